@@ -1,0 +1,141 @@
+"""One file through the stages: parse → row rules → GX gate → quarantine + upsert, one transaction.
+
+The outcome of every file is logged in ``ops.load_log``; a file that cannot be parsed is logged
+as failed with a message naming file, line and field, and never stops the files after it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import psycopg
+
+from ingest.base import Adapter, IngestError, ParsedBatch, file_checksum
+from quality import gate as quality_gate
+from quality.rules import RuleContext, split
+from warehouse import load as wh
+from warehouse.registry import parameters, site_ids
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class LoadReport:
+    file: str
+    dataset: str
+    status: str  # loaded | rejected | failed | already_loaded
+    load_id: int | None
+    rows_read: int = 0
+    rows_stored: int = 0
+    rows_quarantined: int = 0
+    rows_inserted: int = 0
+    rows_revised: int = 0
+    error: str | None = None
+    first_time: pd.Timestamp | None = None
+    last_time: pd.Timestamp | None = None
+
+    def line(self) -> str:
+        if self.status == "already_loaded":
+            return f"{self.file}: unchanged since load #{self.load_id}, skipped"
+        if self.status == "failed":
+            return f"{self.file}: FAILED — {self.error}"
+        return (f"{self.file}: {self.status} (load #{self.load_id}) read {self.rows_read}, stored {self.rows_stored} "
+                f"({self.rows_inserted} new, {self.rows_revised} revised), quarantined {self.rows_quarantined}")
+
+
+def _raw_json(batch: ParsedBatch, line_nos: pd.Series) -> pd.Series:
+    """The original line of each rejected row, as JSON text (column → cell)."""
+    lines = batch.raw.loc[line_nos.unique()]
+    texts = pd.Series([json.dumps(r, ensure_ascii=False) for r in lines.to_dict(orient="records")], index=lines.index)
+    return line_nos.map(texts)
+
+
+def _quarantine_frame(batch: ParsedBatch, rejected: pd.DataFrame) -> pd.DataFrame:
+    """Row-rule rejects and whole-line rejects, in the quarantine table's shape."""
+    parts = [
+        rejected[["line_no", "field", "reason_code", "message"]],
+        batch.line_rejects[["line_no", "field", "reason_code", "message"]],
+    ]
+    frame = pd.concat([p for p in parts if not p.empty] or [parts[0]], ignore_index=True)
+    frame["message"] = f"{batch.path.name}, line " + frame["line_no"].astype(str) + ", field '" + \
+        frame["field"].astype(str) + "': " + frame["message"].astype(str)
+    frame["raw"] = _raw_json(batch, frame["line_no"]) if len(frame) else pd.Series(dtype=str)
+    return frame
+
+
+def _gate_failure_frame(batch: ParsedBatch, gate: quality_gate.GateResult) -> pd.DataFrame:
+    """A batch that fails its gate is quarantined whole, every row carrying the failed checks."""
+    failed = "; ".join(o.expectation for o in gate.failures() if o.severity == "critical")
+    records = batch.records.assign(reason_code="gate_failed", message=f"batch failed its quality gate: {failed}")
+    return _quarantine_frame(batch, records)
+
+
+def load_file(conn: psycopg.Connection, path: Path, adapter: Adapter, run_id: str, force: bool = False,
+              now: pd.Timestamp | None = None) -> LoadReport:
+    path = Path(path)
+    checksum, size = file_checksum(path)
+    dataset, source = adapter.dataset, adapter.source_code
+    if not force and (previous := wh.find_loaded(conn, dataset, checksum)) is not None:
+        return LoadReport(file=str(path), dataset=dataset, status="already_loaded", load_id=previous)
+
+    load_id = wh.begin_load(conn, dataset=dataset, source_code=source, file_path=str(path),
+                            checksum=checksum, file_bytes=size, run_id=run_id)
+    try:
+        batch = adapter.parse(path)
+    except IngestError as exc:
+        with conn.transaction():
+            wh.finish_load(conn, load_id, status="failed", error=str(exc))
+        log.error("%s", exc)
+        return LoadReport(file=str(path), dataset=dataset, status="failed", load_id=load_id, error=str(exc))
+
+    try:
+        return _validate_and_store(conn, batch, load_id, dataset, now)
+    except psycopg.OperationalError:
+        raise  # the server went away: the batch rolled back whole; let the task retry
+    except Exception as exc:  # a defect in one file's data must not block the others
+        message = f"{path}: {type(exc).__name__}: {exc}"
+        with conn.transaction():
+            wh.finish_load(conn, load_id, status="failed", error=message)
+        log.exception("load of %s failed", path)
+        return LoadReport(file=str(path), dataset=dataset, status="failed", load_id=load_id, error=message)
+
+
+def _validate_and_store(conn: psycopg.Connection, batch: ParsedBatch, load_id: int, dataset: str,
+                        now: pd.Timestamp | None) -> LoadReport:
+    path = batch.path
+    ctx = RuleContext(site_ids=site_ids(conn), parameters=parameters(conn, batch.domain),
+                      now=now or pd.Timestamp.now(tz="UTC"))
+    good, rejected = split(batch.records, ctx)
+    gate = quality_gate.run(batch, ctx)
+    times = batch.records["observed_at"]
+    first, last = (times.min(), times.max()) if len(times) else (None, None)
+
+    with conn.transaction():
+        wh.write_validation(conn, load_id, gate)
+        if not gate.passed:
+            quarantined = wh.write_quarantine(conn, load_id, _gate_failure_frame(batch, gate))
+            wh.finish_load(conn, load_id, status="rejected", gate_passed=False, lines_read=batch.lines_read,
+                           rows_read=batch.rows_read, rows_quarantined=quarantined, first_time=first, last_time=last,
+                           error="quality gate failed: " + "; ".join(o.expectation for o in gate.failures()))
+            return LoadReport(file=str(path), dataset=dataset, status="rejected", load_id=load_id,
+                              rows_read=batch.rows_read, rows_quarantined=quarantined,
+                              error="quality gate failed", first_time=first, last_time=last)
+        quarantined = wh.write_quarantine(conn, load_id, _quarantine_frame(batch, rejected))
+        rows = pd.DataFrame({
+            "site_id": good["site_code"].map(ctx.site_ids).astype("int64"),
+            "parameter_id": good["parameter"].map(ctx.parameters["parameter_id"]).astype("int64"),
+            "observed_at": good["observed_at"],
+            "value": good["value"],
+            "source_flag": good["source_flag"],
+            "status": "provisional",
+        })
+        counts = wh.upsert_measurements(conn, batch.domain, rows, load_id)
+        wh.finish_load(conn, load_id, status="loaded", gate_passed=True, lines_read=batch.lines_read,
+                       rows_read=batch.rows_read, rows_stored=counts.stored, rows_quarantined=quarantined,
+                       counts=counts, first_time=first, last_time=last)
+    return LoadReport(file=str(path), dataset=dataset, status="loaded", load_id=load_id, rows_read=batch.rows_read,
+                      rows_stored=counts.stored, rows_quarantined=quarantined, rows_inserted=counts.inserted,
+                      rows_revised=counts.revised, first_time=first, last_time=last)

@@ -1,0 +1,107 @@
+"""The Great Expectations gate every batch passes before anything is written.
+
+An ephemeral context (no project directory, nothing for DAG parsing to trip over) is built once
+per process. The suite of a batch is the row rules' expectations (with tolerances) plus the
+batch-level checks: schema, non-empty, time continuity on the source cadence, and freshness.
+Freshness is a warning: a historical backfill is old by design and must still load.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+import pandas as pd
+
+from ingest.base import RECORD_COLUMNS, ParsedBatch
+from quality.rules import ROW_RULES, RuleContext
+
+#: How old the newest value of a batch may be before the freshness warning fires.
+FRESHNESS = pd.Timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    expectation: str
+    column: str | None
+    severity: str
+    success: bool
+    observed: dict
+
+
+@dataclass(frozen=True)
+class GateResult:
+    suite: str
+    outcomes: tuple[ExpectationOutcome, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(o.success for o in self.outcomes if o.severity == "critical")
+
+    def failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success]
+
+
+@lru_cache(maxsize=1)
+def _context():
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    asset = context.data_sources.add_pandas("envmon").add_dataframe_asset("batch")
+    return context, asset.add_batch_definition_whole_dataframe("whole")
+
+
+def _with_steps(records: pd.DataFrame) -> pd.DataFrame:
+    """Add ``step``: time since the previous distinct time of the same site and parameter."""
+    frame = records.sort_values(["site_code", "parameter", "observed_at"])
+    prev = frame.groupby(["site_code", "parameter"], sort=False)["observed_at"].shift()
+    step = frame["observed_at"] - prev
+    frame = frame.assign(step_minutes=(step.dt.total_seconds() / 60).where(step.ne(pd.Timedelta(0))))
+    return frame
+
+
+def suite_for(batch: ParsedBatch, ctx: RuleContext) -> gx.ExpectationSuite:
+    expectations = [
+        gxe.ExpectTableColumnsToMatchSet(column_set=[*RECORD_COLUMNS, "step_minutes"], exact_match=True),
+        gxe.ExpectTableRowCountToBeBetween(min_value=1),
+        gxe.ExpectColumnValuesToNotBeNull(column="observed_at"),
+        # Continuity: consecutive values of a series sit one cadence apart (gaps allowed, not dominant).
+        gxe.ExpectColumnValuesToBeInSet(column="step_minutes",
+                                        value_set=[batch.cadence.total_seconds() / 60], mostly=0.8),
+        gxe.ExpectColumnMaxToBeBetween(column="observed_at", min_value=ctx.now - FRESHNESS, severity="warning"),
+    ]
+    for rule in ROW_RULES:
+        expectations.extend(rule.expectations(ctx))
+    return gx.ExpectationSuite(name=f"{batch.dataset}", expectations=expectations)
+
+
+def run(batch: ParsedBatch, ctx: RuleContext) -> GateResult:
+    context, batch_definition = _context()
+    suite = suite_for(batch, ctx)
+    name = f"{batch.dataset}-{id(batch)}"
+    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=suite.expectations))
+    try:
+        validation = gx.ValidationDefinition(data=batch_definition, suite=suite, name=name)
+        result = validation.run(batch_parameters={"dataframe": _with_steps(batch.records)}, result_format="SUMMARY")
+    finally:
+        context.suites.delete(name)
+    outcomes = []
+    for r in result.results:
+        cfg = r.expectation_config
+        observed = {k: v for k, v in (r.result or {}).items()
+                    if k in ("observed_value", "element_count", "unexpected_count", "unexpected_percent",
+                             "partial_unexpected_list")}
+        if r.exception_info and r.exception_info.get("raised_exception"):
+            observed["exception"] = r.exception_info.get("exception_message")
+        outcomes.append(ExpectationOutcome(
+            expectation=cfg.type + (f"[{cfg.kwargs['row_condition']}]" if cfg.kwargs.get("row_condition") else ""),
+            column=cfg.kwargs.get("column"),
+            severity=str(getattr(cfg.severity, "value", cfg.severity)).lower(),
+            success=bool(r.success),
+            observed=json.loads(json.dumps(observed, default=str)),
+        ))
+    return GateResult(suite=batch.dataset, outcomes=tuple(outcomes))

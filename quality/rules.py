@@ -1,0 +1,142 @@
+"""Row-level rules: each decides, vectorised, which records are quarantined and why.
+
+Every rule is defined once and serves two purposes: ``violations`` splits good from bad rows
+(GX does not), and ``expectations`` states the same rule as Great Expectations expectations with
+a tolerance (``mostly``) for the batch gate: a few bad rows are quarantined, but a batch where a
+rule fails wholesale (wrong units, shifted columns, unknown station list) is stopped as a whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import great_expectations.expectations as gxe
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What the rules need from the registries, loaded once per batch."""
+
+    site_ids: dict[str, int]
+    parameters: pd.DataFrame  # index code; columns parameter_id, unit, valid_min, valid_max
+    now: pd.Timestamp
+    max_future: pd.Timedelta = pd.Timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    description: str
+    violations: Callable[[pd.DataFrame, RuleContext], tuple[pd.Series, pd.Series]]
+    expectations: Callable[[RuleContext], list]
+
+
+def _unknown_site(records: pd.DataFrame, ctx: RuleContext):
+    bad = ~records["site_code"].isin(ctx.site_ids.keys())
+    return bad, "site '" + records["site_code"].astype(str) + "' is not in the site registry"
+
+
+def _unknown_parameter(records: pd.DataFrame, ctx: RuleContext):
+    bad = ~records["parameter"].isin(ctx.parameters.index)
+    return bad, "parameter '" + records["parameter"].astype(str) + "' is not in the parameter registry"
+
+
+def _not_a_number(records: pd.DataFrame, ctx: RuleContext):
+    bad = records["value"].isna() & records["source_flag"].ne("missing")
+    return bad, "'" + records["raw_value"].astype(str) + "' is not a number"
+
+
+def _unit_mismatch(records: pd.DataFrame, ctx: RuleContext):
+    expected = records["parameter"].map(ctx.parameters["unit"])
+    bad = expected.notna() & records["unit"].ne(expected)
+    return bad, "unit " + records["unit"].astype(str) + " differs from the registry unit " + expected.astype(str)
+
+
+def _out_of_range(records: pd.DataFrame, ctx: RuleContext):
+    low = records["parameter"].map(ctx.parameters["valid_min"])
+    high = records["parameter"].map(ctx.parameters["valid_max"])
+    value = records["value"]
+    bad = (value < low) | (value > high)
+    return bad, ("value " + value.astype(str) + " " + records["unit"].astype(str) + " outside the physical range ["
+                 + low.astype(str) + ", " + high.astype(str) + "]")
+
+
+def _future_time(records: pd.DataFrame, ctx: RuleContext):
+    limit = ctx.now + ctx.max_future
+    bad = records["observed_at"] > limit
+    return bad, "time " + records["observed_at"].astype(str) + " is in the future (after " + str(limit) + ")"
+
+
+def _duplicate_key(records: pd.DataFrame, ctx: RuleContext):
+    """Same (site, parameter, time) twice in one file: an exact repeat keeps the first copy;
+    conflicting values keep none (which one is right cannot be known from the file)."""
+    key = ["site_code", "parameter", "observed_at"]
+    dup_any = records.duplicated(key, keep=False)
+    if not dup_any.any():
+        return dup_any, pd.Series("", index=records.index)
+    subset = records.loc[dup_any, [*key, "value", "source_flag"]]
+    variants = subset.groupby(key, dropna=False)[["value", "source_flag"]].nunique(dropna=False).max(axis=1)
+    conflicting_keys = variants[variants > 1].index
+    conflicting = pd.Series(False, index=records.index)
+    if len(conflicting_keys):
+        conflicting.loc[dup_any] = pd.MultiIndex.from_frame(subset[key]).isin(conflicting_keys)
+    repeat = records.duplicated(key, keep="first") & ~conflicting
+    bad = repeat | conflicting
+    message = np.where(conflicting, "conflicting values for the same site, parameter and time in one file",
+                       "exact repeat of an earlier line (same site, parameter, time and value)")
+    return bad, pd.Series(message, index=records.index)
+
+
+def _in_set(column: str, values, mostly: float):
+    return [gxe.ExpectColumnValuesToBeInSet(column=column, value_set=sorted(values), mostly=mostly)]
+
+
+def _range_expectations(ctx: RuleContext) -> list:
+    out = []
+    for code, p in ctx.parameters.iterrows():
+        if pd.notna(p.valid_min) or pd.notna(p.valid_max):
+            out.append(gxe.ExpectColumnValuesToBeBetween(
+                column="value", min_value=None if pd.isna(p.valid_min) else float(p.valid_min),
+                max_value=None if pd.isna(p.valid_max) else float(p.valid_max),
+                row_condition=f'parameter=="{code}"', condition_parser="pandas", mostly=0.9))
+    return out
+
+
+#: Applied in this order; a record is quarantined under the first rule it breaks.
+ROW_RULES: tuple[Rule, ...] = (
+    Rule("unknown_site", "site code not in the registry", _unknown_site,
+         lambda ctx: _in_set("site_code", ctx.site_ids.keys(), 0.5)),
+    Rule("unknown_parameter", "parameter not in the registry", _unknown_parameter,
+         lambda ctx: _in_set("parameter", ctx.parameters.index, 0.9)),
+    Rule("not_a_number", "cell text is neither a number nor a missing-value marker", _not_a_number,
+         lambda ctx: []),
+    Rule("unit_mismatch", "unit differs from the registry unit", _unit_mismatch,
+         lambda ctx: []),
+    Rule("out_of_range", "value outside the parameter's physical range", _out_of_range, _range_expectations),
+    Rule("future_time", "time later than now plus one hour", _future_time,
+         lambda ctx: [gxe.ExpectColumnMaxToBeBetween(column="observed_at", max_value=ctx.now + pd.Timedelta(days=1))]),
+    Rule("duplicate_key", "same site, parameter and time twice in one file", _duplicate_key,
+         lambda ctx: [gxe.ExpectCompoundColumnsToBeUnique(column_list=["site_code", "parameter", "observed_at"],
+                                                          mostly=0.9)]),
+)
+
+
+def split(records: pd.DataFrame, ctx: RuleContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(good records, quarantined records with reason_code and message)."""
+    reason = pd.Series(pd.NA, index=records.index, dtype="object")
+    message = pd.Series(pd.NA, index=records.index, dtype="object")
+    for rule in ROW_RULES:
+        open_ = reason.isna()
+        if not open_.any():
+            break
+        bad, text = rule.violations(records.loc[open_], ctx)
+        bad = bad.fillna(False).astype(bool)
+        hit = bad.index[bad.to_numpy()]
+        reason.loc[hit] = rule.code
+        message.loc[hit] = text.loc[hit]
+    bad = reason.notna()
+    quarantined = records.loc[bad].assign(reason_code=reason[bad], message=message[bad])
+    return records.loc[~bad], quarantined

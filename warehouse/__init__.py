@@ -1,0 +1,1 @@
+"""TimescaleDB warehouse: schema migrations, registries, bulk loads, load log and quarantine."""

@@ -1,0 +1,144 @@
+"""The one bulk-load path: COPY into a staging table, then one upsert statement, per batch.
+
+Idempotent by construction: a row whose (value, flag) equals what is stored is not touched, so
+loading the same input twice changes nothing. A different value for an existing key replaces it,
+and the value it replaced is written to ``ops.measurement_revision`` in the same statement.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pandas as pd
+import psycopg
+
+from quality.gate import GateResult
+
+MEASUREMENT_TABLES = {"air": "obs.air_measurement", "water": "obs.water_measurement"}
+STAGE_COLUMNS = ["site_id", "parameter_id", "observed_at", "value", "source_flag", "status"]
+QUARANTINE_COLUMNS = ["line_no", "field", "reason_code", "message", "raw"]
+COPY_CHUNK_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    inserted: int
+    revised: int
+    unchanged: int
+
+    @property
+    def stored(self) -> int:
+        return self.inserted + self.revised + self.unchanged
+
+
+def _csv_chunks(frame: pd.DataFrame, columns: list[str]) -> Iterator[bytes]:
+    for start in range(0, len(frame), COPY_CHUNK_ROWS):
+        buf = io.StringIO()
+        frame.iloc[start:start + COPY_CHUNK_ROWS][columns].to_csv(
+            buf, header=False, index=False, date_format="%Y-%m-%dT%H:%M:%S%z")
+        yield buf.getvalue().encode()
+
+
+def copy_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
+    """CSV COPY in bounded chunks (empty CSV fields are NULL)."""
+    with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy:
+        for chunk in _csv_chunks(frame, columns):
+            copy.write(chunk)
+
+
+def upsert_measurements(conn: psycopg.Connection, domain: str, rows: pd.DataFrame, load_id: int) -> UpsertCounts:
+    """Must run inside the caller's transaction (the batch's single transaction)."""
+    table = MEASUREMENT_TABLES[domain]
+    if rows.empty:
+        return UpsertCounts(0, 0, 0)
+    conn.execute("""CREATE TEMP TABLE IF NOT EXISTS stage_measurement (
+        site_id integer, parameter_id smallint, observed_at timestamptz,
+        value double precision, source_flag text, status text) ON COMMIT DELETE ROWS""")
+    conn.execute("TRUNCATE stage_measurement")
+    copy_frame(conn, "stage_measurement", rows, STAGE_COLUMNS)
+    row = conn.execute(f"""
+        WITH changed AS (
+            SELECT s.site_id, s.parameter_id, s.observed_at, m.value AS old_value, s.value AS new_value,
+                   m.source_flag AS old_flag, s.source_flag AS new_flag, m.load_id AS old_load_id
+            FROM stage_measurement s
+            JOIN {table} m USING (site_id, parameter_id, observed_at)
+            WHERE (m.value, m.source_flag) IS DISTINCT FROM (s.value, s.source_flag)
+        ), revisions AS (
+            INSERT INTO ops.measurement_revision
+                (domain, site_id, parameter_id, observed_at, old_value, new_value, old_flag, new_flag,
+                 old_load_id, new_load_id)
+            SELECT %(domain)s, site_id, parameter_id, observed_at, old_value, new_value, old_flag, new_flag,
+                   old_load_id, %(load_id)s
+            FROM changed
+            RETURNING 1
+        ), written AS (
+            INSERT INTO {table} AS m (site_id, parameter_id, observed_at, value, source_flag, status, load_id)
+            SELECT site_id, parameter_id, observed_at, value, source_flag, status, %(load_id)s
+            FROM stage_measurement
+            ON CONFLICT (site_id, parameter_id, observed_at) DO UPDATE
+               SET value = excluded.value, source_flag = excluded.source_flag,
+                   status = excluded.status, load_id = excluded.load_id
+               WHERE (m.value, m.source_flag) IS DISTINCT FROM (excluded.value, excluded.source_flag)
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM revisions),
+               (SELECT count(*) FROM stage_measurement)
+    """, {"domain": domain, "load_id": load_id}).fetchone()
+    written, revised, staged = row
+    return UpsertCounts(inserted=written - revised, revised=revised, unchanged=staged - written)
+
+
+def find_loaded(conn: psycopg.Connection, dataset: str, checksum: str) -> int | None:
+    row = conn.execute(
+        "SELECT load_id FROM ops.load_log WHERE dataset = %s AND checksum_sha256 = %s AND status = 'loaded' "
+        "ORDER BY load_id LIMIT 1", (dataset, checksum)).fetchone()
+    return row[0] if row else None
+
+
+def begin_load(conn: psycopg.Connection, *, dataset: str, source_code: str, file_path: str,
+               checksum: str | None, file_bytes: int | None, run_id: str) -> int:
+    """Logged in its own committed transaction, so a load that dies still leaves its trace."""
+    with conn.transaction():
+        conn.execute(
+            """UPDATE ops.load_log SET status = 'failed', finished_at = now(),
+                   error = 'interrupted: the load did not finish (server restart or killed task); retried as a later load'
+               WHERE file_path = %s AND dataset = %s AND status = 'running'""", (file_path, dataset))
+        return conn.execute(
+            """INSERT INTO ops.load_log (dataset, source_code, file_path, checksum_sha256, file_bytes, run_id)
+               VALUES (%s, %s, %s, %s, %s, %s) RETURNING load_id""",
+            (dataset, source_code, file_path, checksum, file_bytes, run_id)).fetchone()[0]
+
+
+def finish_load(conn: psycopg.Connection, load_id: int, *, status: str, error: str | None = None,
+                gate_passed: bool | None = None, lines_read: int = 0, rows_read: int = 0, rows_stored: int = 0,
+                rows_quarantined: int = 0, counts: UpsertCounts | None = None,
+                first_time=None, last_time=None) -> None:
+    counts = counts or UpsertCounts(0, 0, 0)
+    conn.execute(
+        """UPDATE ops.load_log SET status = %s, error = %s, gate_passed = %s, lines_read = %s, rows_read = %s,
+               rows_stored = %s, rows_quarantined = %s, rows_inserted = %s, rows_revised = %s,
+               rows_unchanged = %s, first_time = %s, last_time = %s, finished_at = now()
+           WHERE load_id = %s""",
+        (status, error, gate_passed, lines_read, rows_read, rows_stored, rows_quarantined, counts.inserted,
+         counts.revised, counts.unchanged, first_time, last_time, load_id))
+
+
+def write_quarantine(conn: psycopg.Connection, load_id: int, rows: pd.DataFrame) -> int:
+    """``rows``: line_no, field, reason_code, message, raw (a JSON text of the original line)."""
+    if rows.empty:
+        return 0
+    frame = rows[QUARANTINE_COLUMNS].assign(load_id=load_id)
+    copy_frame(conn, "ops.quarantine", frame, ["load_id", *QUARANTINE_COLUMNS])
+    return len(frame)
+
+
+def write_validation(conn: psycopg.Connection, load_id: int, gate: GateResult) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            """INSERT INTO ops.validation_result (load_id, suite, expectation, column_name, severity, success, observed)
+               VALUES (%s, %s, %s, %s, %s, %s, %s)""",
+            [(load_id, gate.suite, o.expectation, o.column, o.severity, o.success,
+              json.dumps(o.observed, ensure_ascii=False)) for o in gate.outcomes])

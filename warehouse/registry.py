@@ -1,0 +1,105 @@
+"""Registries of sites, parameters and data sources: synced from the versioned files in ``config/``.
+
+Upserts are keyed by code, so syncing twice changes nothing, and an edited config file updates
+the registry in place (surrogate ids stay stable, so measurements keep pointing at their site).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import psycopg
+import yaml
+
+from envmon.settings import CONFIG_DIR
+
+SITE_COLUMNS = (
+    "code", "kind", "name_zh", "province", "city", "district", "river", "basin", "water_body", "role",
+    "lon", "lat", "is_background", "target_class", "assessment_level", "active_from", "active_to",
+)
+
+
+def _load_yaml(path: Path):
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def sync_parameters(conn: psycopg.Connection, path: Path = CONFIG_DIR / "parameters.yaml") -> int:
+    rows = [dict(p, domain=domain) for domain, items in _load_yaml(path).items() for p in items]
+    cols = ("code", "domain", "name_zh", "name_en", "unit", "averaging", "valid_min", "valid_max", "decimals", "notes")
+    with conn.cursor() as cur:
+        cur.executemany(
+            f"""INSERT INTO registry.parameter ({", ".join(cols)})
+                VALUES ({", ".join("%s" for _ in cols)})
+                ON CONFLICT (code) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in cols[1:])}
+                WHERE ({", ".join(f"registry.parameter.{c}" for c in cols[1:])})
+                      IS DISTINCT FROM ({", ".join(f"excluded.{c}" for c in cols[1:])})""",
+            [tuple(r.get(c) for c in cols) for r in rows],
+        )
+    return len(rows)
+
+
+def sync_data_sources(conn: psycopg.Connection, path: Path = CONFIG_DIR / "data_sources.yaml") -> int:
+    rows = _load_yaml(path)
+    cols = ("code", "name_zh", "publisher", "domain", "format", "cadence", "url", "notes")
+    with conn.cursor() as cur:
+        cur.executemany(
+            f"""INSERT INTO registry.data_source ({", ".join(cols)})
+                VALUES ({", ".join("%s" for _ in cols)})
+                ON CONFLICT (code) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in cols[1:])}
+                WHERE ({", ".join(f"registry.data_source.{c}" for c in cols[1:])})
+                      IS DISTINCT FROM ({", ".join(f"excluded.{c}" for c in cols[1:])})""",
+            [tuple(r.get(c) for c in cols) for r in rows],
+        )
+    return len(rows)
+
+
+def upsert_sites(conn: psycopg.Connection, sites: pd.DataFrame, config_source: str) -> int:
+    """Insert or update sites by code; returns the number of rows that actually changed."""
+    frame = sites.reindex(columns=list(SITE_COLUMNS))
+    frame["is_background"] = frame["is_background"].fillna(False).astype(bool)
+    frame = frame.astype(object).where(frame.notna(), None)
+    cols = (*SITE_COLUMNS, "config_source")
+    updatable = cols[1:]
+    changed = 0
+    with conn.cursor() as cur:
+        for row in frame.itertuples(index=False):
+            cur.execute(
+                f"""INSERT INTO registry.site ({", ".join(cols)})
+                    VALUES ({", ".join("%s" for _ in cols)})
+                    ON CONFLICT (code) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in updatable)},
+                                                     updated_at = now()
+                    WHERE ({", ".join(f"registry.site.{c}" for c in updatable)})
+                          IS DISTINCT FROM ({", ".join(f"excluded.{c}" for c in updatable)})""",
+                (*row, config_source),
+            )
+            changed += cur.rowcount
+    return changed
+
+
+def sync_cities(conn: psycopg.Connection, path: Path = CONFIG_DIR / "cities.yaml") -> int:
+    frame = pd.DataFrame(_load_yaml(path)).assign(kind="air_city")
+    return upsert_sites(conn, frame, config_source=f"config/{path.name}")
+
+
+def sync_all(conn: psycopg.Connection) -> dict[str, int]:
+    """Everything the bureau configures in files: run after every migration."""
+    return {
+        "parameters": sync_parameters(conn),
+        "data_sources": sync_data_sources(conn),
+        "city_sites_changed": sync_cities(conn),
+    }
+
+
+def site_ids(conn: psycopg.Connection, kind: str | None = None) -> dict[str, int]:
+    sql = "SELECT code, site_id FROM registry.site" + (" WHERE kind = %s" if kind else "")
+    return dict(conn.execute(sql, (kind,) if kind else ()).fetchall())
+
+
+def parameters(conn: psycopg.Connection, domain: str) -> pd.DataFrame:
+    """code → id, unit and physical range, as the quality rules need them."""
+    cur = conn.execute(
+        "SELECT code, parameter_id, unit, valid_min, valid_max FROM registry.parameter WHERE domain = %s",
+        (domain,))
+    return pd.DataFrame(cur.fetchall(), columns=["code", "parameter_id", "unit", "valid_min", "valid_max"]).set_index("code")
