@@ -4,8 +4,8 @@ Time labels are hour-ending Beijing time (the value at 16:00 is the mean of 15:0
 natural day holds the labels 01:00 … 24:00; ``timepoint`` is stored as given, in Asia/Shanghai.
 
 Quirk of this archive: ``o3`` and ``o3_24h`` are swapped. ``o3_24h`` holds the 1-hour value and
-``o3`` the day's running maximum 1-hour value (checked on the data: ``o3`` never decreases
-within a day and is ≥ ``o3_24h``; see tests/test_ingest_cnemc_air.py).
+``o3`` the maximum 1-hour value of the past 24 hours (checked on the data: ``o3`` is never below
+``o3_24h`` nor below the day's running maximum of it; see tests/test_ingest_cnemc_air.py).
 """
 
 from __future__ import annotations

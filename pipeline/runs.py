@@ -40,3 +40,48 @@ def load_files(conn: psycopg.Connection, adapter: Adapter, paths: Iterable[Path]
         log.info("%s", report.line())
         reports.append(report)
     return reports
+
+
+def warehouse_url() -> str:
+    """Inside Airflow: the ``envmon_warehouse`` connection; elsewhere: ``ENVMON_DATABASE_URL``."""
+    from envmon.settings import WAREHOUSE_CONN_ID, database_url
+
+    try:
+        from airflow.sdk import BaseHook
+
+        return BaseHook.get_connection(WAREHOUSE_CONN_ID).get_uri()
+    except Exception:  # not under Airflow, or the connection is not defined
+        return database_url()
+
+
+def files_of(data_dir: Path | str, pattern: str) -> list[Path]:
+    return sorted(Path(data_dir).glob(pattern))
+
+
+def station_lists(data_dir: Path | str) -> list[Path]:
+    return files_of(data_dir, "air/stations_*.csv")
+
+
+def run_loads(adapter: Adapter, paths: Iterable[Path], run_id: str, url: str | None = None,
+              force: bool = False) -> list[dict[str, object]]:
+    """Open a connection, load the files, return JSON-friendly reports (for XCom and summaries)."""
+    from warehouse.db import connect
+
+    with connect(url) as conn:
+        reports = load_files(conn, adapter, paths, run_id=run_id, force=force)
+    return [
+        {"file": r.file, "status": r.status, "load_id": r.load_id, "rows_read": r.rows_read,
+         "rows_stored": r.rows_stored, "rows_quarantined": r.rows_quarantined,
+         "rows_inserted": r.rows_inserted, "rows_revised": r.rows_revised, "error": r.error}
+        for r in reports
+    ]
+
+
+def prepare_with_stations(data_dir: Path, url: str | None = None) -> dict[str, object]:
+    """Schema, config registries and the station lists found in ``data_dir``."""
+    from warehouse.db import connect
+
+    summary = prepare_warehouse(url)
+    with connect(url) as conn:
+        summary["stations_changed"] = sum(load_station_list(conn, p) for p in station_lists(data_dir))
+    return summary

@@ -97,8 +97,11 @@ def run(batch: ParsedBatch, ctx: RuleContext) -> GateResult:
                              "partial_unexpected_list")}
         if r.exception_info and r.exception_info.get("raised_exception"):
             observed["exception"] = r.exception_info.get("exception_message")
+        condition = cfg.kwargs.get("row_condition")
+        if isinstance(condition, dict):
+            condition = condition.get("pass_through_filter") or json.dumps(condition, sort_keys=True)
         outcomes.append(ExpectationOutcome(
-            expectation=cfg.type + (f"[{cfg.kwargs['row_condition']}]" if cfg.kwargs.get("row_condition") else ""),
+            expectation=cfg.type + (f"[{condition}]" if condition else ""),
             column=cfg.kwargs.get("column"),
             severity=str(getattr(cfg.severity, "value", cfg.severity)).lower(),
             success=bool(r.success),

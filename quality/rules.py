@@ -15,6 +15,11 @@ import great_expectations.expectations as gxe
 import numpy as np
 import pandas as pd
 
+#: Share of a batch that must satisfy a rule for the batch to pass the gate. Below it the rule
+#: failed wholesale (a unit change, shifted columns, a foreign station list): the batch stops.
+#: Above it, single bad values (one station of four is 25 % of an hourly file) are quarantined.
+GATE_MOSTLY = 0.5
+
 
 @dataclass(frozen=True)
 class RuleContext:
@@ -101,16 +106,16 @@ def _range_expectations(ctx: RuleContext) -> list:
             out.append(gxe.ExpectColumnValuesToBeBetween(
                 column="value", min_value=None if pd.isna(p.valid_min) else float(p.valid_min),
                 max_value=None if pd.isna(p.valid_max) else float(p.valid_max),
-                row_condition=f'parameter=="{code}"', condition_parser="pandas", mostly=0.9))
+                row_condition=f'parameter=="{code}"', condition_parser="pandas", mostly=GATE_MOSTLY))
     return out
 
 
 #: Applied in this order; a record is quarantined under the first rule it breaks.
 ROW_RULES: tuple[Rule, ...] = (
     Rule("unknown_site", "site code not in the registry", _unknown_site,
-         lambda ctx: _in_set("site_code", ctx.site_ids.keys(), 0.5)),
+         lambda ctx: _in_set("site_code", ctx.site_ids.keys(), GATE_MOSTLY)),
     Rule("unknown_parameter", "parameter not in the registry", _unknown_parameter,
-         lambda ctx: _in_set("parameter", ctx.parameters.index, 0.9)),
+         lambda ctx: _in_set("parameter", ctx.parameters.index, GATE_MOSTLY)),
     Rule("not_a_number", "cell text is neither a number nor a missing-value marker", _not_a_number,
          lambda ctx: []),
     Rule("unit_mismatch", "unit differs from the registry unit", _unit_mismatch,
@@ -120,7 +125,7 @@ ROW_RULES: tuple[Rule, ...] = (
          lambda ctx: [gxe.ExpectColumnMaxToBeBetween(column="observed_at", max_value=ctx.now + pd.Timedelta(days=1))]),
     Rule("duplicate_key", "same site, parameter and time twice in one file", _duplicate_key,
          lambda ctx: [gxe.ExpectCompoundColumnsToBeUnique(column_list=["site_code", "parameter", "observed_at"],
-                                                          mostly=0.9)]),
+                                                          mostly=GATE_MOSTLY)]),
 )
 
 

@@ -17,7 +17,7 @@ depends_on = None
 
 SOURCE_FLAGS = "('normal', 'maintenance', 'missing', 'suspect')"
 
-DDL = f"""
+DDL = """
 CREATE SCHEMA IF NOT EXISTS registry;
 CREATE SCHEMA IF NOT EXISTS obs;
 CREATE SCHEMA IF NOT EXISTS ops;

@@ -1,0 +1,128 @@
+"""``envmon``: the bureau's command line (local cluster, schema, main job, per-file tools)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from envmon import settings
+
+#: DAGs the main job runs, in order, with their run configuration.
+MAIN_JOB_DAGS = ("air_quality",)
+
+
+def _cmd_db_start(args: argparse.Namespace) -> int:
+    from envmon import localcluster
+
+    cluster = localcluster.start()
+    print(f"local cluster running: port {cluster.port}, data {cluster.data_dir}, log {cluster.log_file}")
+    return 0
+
+
+def _cmd_db_stop(args: argparse.Namespace) -> int:
+    from envmon import localcluster
+
+    cluster = localcluster.stop()
+    print(f"local cluster stopped ({cluster.data_dir})")
+    return 0
+
+
+def _cmd_db_migrate(args: argparse.Namespace) -> int:
+    from pipeline.runs import prepare_warehouse
+
+    summary = prepare_warehouse()
+    print(f"schema at {summary['schema_version']}; registries synced: "
+          f"{summary['parameters']} parameters, {summary['data_sources']} data sources")
+    return 0
+
+
+def _cmd_db_status(args: argparse.Namespace) -> int:
+    from warehouse import capabilities, migrate
+    from warehouse.db import connect
+
+    url = settings.database_url()
+    with connect(url) as conn:
+        caps = capabilities.detect(conn)
+    current, head = migrate.current_version(url), migrate.head_version()
+    state = "up to date" if current == head else f"behind (head {head}); run `envmon db migrate`"
+    print(f"server:        PostgreSQL {caps.server_version}")
+    print(f"timescaledb:   {caps.timescaledb_version or 'not installed'}"
+          + (f" (licence {caps.license})" if caps.license else ""))
+    print(f"capabilities:  {caps.describe()}")
+    print(f"schema:        {current or 'empty'} — {state}")
+    return 0
+
+
+def _run_airflow_migrate() -> None:
+    """Airflow metadata lives in the local cluster (database ``airflow``), never SQLite."""
+    airflow = Path(sys.executable).parent / "airflow"
+    proc = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"airflow db migrate failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+
+
+def run_dag(dag_id: str, conf: dict | None = None):
+    """Run one DAG of ``dags/`` in-process with ``dag.test()``; returns the finished DagRun."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(settings.REPO_ROOT / "dags"))
+    if bag.import_errors:
+        raise SystemExit("DAG import errors:\n" + "\n".join(f"{k}: {v}" for k, v in bag.import_errors.items()))
+    return bag.get_dag(dag_id).test(run_conf=conf or {})
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from envmon import airflow_env
+
+    started = time.monotonic()
+    airflow_env.apply()
+    if not args.no_cluster and "ENVMON_DATABASE_URL" not in __import__("os").environ:
+        _cmd_db_start(args)
+    _run_airflow_migrate()
+    failed = []
+    for dag_id in MAIN_JOB_DAGS:
+        run = run_dag(dag_id, {"data_dir": str(args.data_dir)})
+        print(f"DAG {dag_id}: {run.state}")
+        if str(run.state) != "success":
+            failed.append(dag_id)
+    from envmon.summary import print_summary
+
+    print_summary(elapsed=time.monotonic() - started)
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="envmon", description="Leshan environmental monitoring pipeline")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = sub.add_parser("db", help="the warehouse: local cluster, migrations, status")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("start", help="start (and create if needed) the project-local PostgreSQL + TimescaleDB cluster") \
+        .set_defaults(func=_cmd_db_start)
+    db_sub.add_parser("stop", help="stop the project-local cluster").set_defaults(func=_cmd_db_stop)
+    db_sub.add_parser("migrate", help="apply schema migrations and sync registries from config/") \
+        .set_defaults(func=_cmd_db_migrate)
+    db_sub.add_parser("status", help="server version, TimescaleDB licence and capabilities, schema version") \
+        .set_defaults(func=_cmd_db_status)
+
+    run = sub.add_parser("run", help="the main job: run the pipeline DAGs on the data directory and summarise")
+    run.add_argument("--data-dir", type=Path, default=settings.data_dir(), help="input data (default: bundled data/)")
+    run.add_argument("--no-cluster", action="store_true", help="do not start the local cluster")
+    run.set_defaults(func=_cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""The short account the main job ends with: what was loaded, what was quarantined, where things are."""
+
+from __future__ import annotations
+
+from envmon import settings
+from warehouse import capabilities
+from warehouse.db import connect
+
+
+def collect(url: str | None = None) -> dict[str, object]:
+    with connect(url) as conn:
+        caps = capabilities.detect(conn)
+        loads = conn.execute("""
+            SELECT dataset, status, count(*), sum(rows_read), sum(rows_stored), sum(rows_quarantined),
+                   min(first_time), max(last_time)
+            FROM ops.load_log GROUP BY dataset, status ORDER BY dataset, status""").fetchall()
+        tables = {}
+        for table in ("obs.air_measurement", "obs.water_measurement"):
+            tables[table] = conn.execute(
+                f"SELECT count(*), count(DISTINCT site_id), min(observed_at), max(observed_at) FROM {table}").fetchone()
+        reasons = conn.execute(
+            "SELECT reason_code, count(*) FROM ops.quarantine GROUP BY 1 ORDER BY 2 DESC").fetchall()
+        sites = conn.execute("SELECT kind, count(*) FROM registry.site GROUP BY 1 ORDER BY 1").fetchall()
+    return {"caps": caps, "loads": loads, "tables": tables, "reasons": reasons, "sites": sites}
+
+
+def print_summary(url: str | None = None, elapsed: float | None = None) -> None:
+    info = collect(url)
+    print()
+    print("=== envmon main job summary ===")
+    print(f"warehouse: {settings.database_url()}  ({info['caps'].describe()})")
+    print("registry: " + ", ".join(f"{n} {k}" for k, n in info["sites"]))
+    print("loads (dataset / status / files / rows read / stored / quarantined / time span, Beijing time):")
+    for dataset, status, files, read, stored, quarantined, first, last in info["loads"]:
+        span = ""
+        if first is not None:
+            span = f"{first.astimezone(_bj()):%Y-%m-%d %H:%M} … {last.astimezone(_bj()):%Y-%m-%d %H:%M}"
+        print(f"  {dataset:24s} {status:9s} {files:5d} {read or 0:9d} {stored or 0:9d} {quarantined or 0:7d}  {span}")
+    for table, (rows, sites, first, last) in info["tables"].items():
+        span = f", {first.astimezone(_bj()):%Y-%m-%d} … {last.astimezone(_bj()):%Y-%m-%d}" if rows else ""
+        print(f"{table}: {rows} rows, {sites} sites{span}")
+    if info["reasons"]:
+        print("quarantine by reason: " + ", ".join(f"{r} {n}" for r, n in info["reasons"]))
+    print(f"outputs: {settings.output_dir()} (dashboards and exports arrive with later stages)")
+    if elapsed is not None:
+        print(f"elapsed: {elapsed:.1f} s")
+
+
+def _bj():
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Asia/Shanghai")
