@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CONFIG_DIR = REPO_ROOT / "config"
+CONFIG_DIR = Path(os.environ.get("ENVMON_CONFIG_DIR", REPO_ROOT / "config"))
 
 #: Airflow connection id of the warehouse (set as ``AIRFLOW_CONN_ENVMON_WAREHOUSE``).
 WAREHOUSE_CONN_ID = "envmon_warehouse"
