@@ -95,6 +95,40 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _rule_context(domain: str):
+    import pandas as pd
+
+    from quality.rules import RuleContext
+    from warehouse.db import connect
+    from warehouse.registry import parameters, site_ids
+
+    with connect() as conn:
+        return RuleContext(site_ids=site_ids(conn), parameters=parameters(conn, domain), now=pd.Timestamp.now(tz="UTC"))
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    import uuid
+
+    from ingest.registry import adapter
+    from pipeline.runs import run_loads
+
+    reports = run_loads(adapter(args.dataset), args.files, run_id=f"cli-{uuid.uuid4().hex[:12]}", force=args.force)
+    for r in reports:
+        print(f"{r['file']}: {r['status']} (load #{r['load_id']}) read {r['rows_read']}, stored {r['rows_stored']}, "
+              f"quarantined {r['rows_quarantined']}" + (f" — {r['error']}" if r["error"] else ""))
+    return 1 if any(r["status"] == "failed" for r in reports) else 0
+
+
+def _cmd_quality_docs(args: argparse.Namespace) -> int:
+    from ingest.registry import adapter
+    from quality.docs import build_data_docs
+
+    chosen = adapter(args.dataset)
+    index = build_data_docs(chosen.parse(args.file), _rule_context(chosen.domain), args.out)
+    print(f"Data Docs: {index}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="envmon", description="Leshan environmental monitoring pipeline")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -109,6 +143,20 @@ def build_parser() -> argparse.ArgumentParser:
         .set_defaults(func=_cmd_db_migrate)
     db_sub.add_parser("status", help="server version, TimescaleDB licence and capabilities, schema version") \
         .set_defaults(func=_cmd_db_status)
+
+    load = sub.add_parser("load", help="load files of one dataset (validate, quarantine, upsert)")
+    load.add_argument("dataset", help="dataset name, e.g. air_station_hourly")
+    load.add_argument("files", nargs="+", type=Path)
+    load.add_argument("--force", action="store_true", help="re-load files already loaded with the same checksum")
+    load.set_defaults(func=_cmd_load)
+
+    quality = sub.add_parser("quality", help="data quality: Great Expectations Data Docs on demand")
+    q_sub = quality.add_subparsers(dest="quality_command", required=True, metavar="ACTION")
+    docs = q_sub.add_parser("docs", help="validate one file with its gate suite and build Data Docs (HTML)")
+    docs.add_argument("dataset")
+    docs.add_argument("file", type=Path)
+    docs.add_argument("--out", type=Path, default=settings.output_dir() / "data_docs")
+    docs.set_defaults(func=_cmd_quality_docs)
 
     run = sub.add_parser("run", help="the main job: run the pipeline DAGs on the data directory and summarise")
     run.add_argument("--data-dir", type=Path, default=settings.data_dir(), help="input data (default: bundled data/)")

@@ -55,7 +55,7 @@ def _context():
     return context, asset.add_batch_definition_whole_dataframe("whole")
 
 
-def _with_steps(records: pd.DataFrame) -> pd.DataFrame:
+def with_steps(records: pd.DataFrame) -> pd.DataFrame:
     """Add ``step``: time since the previous distinct time of the same site and parameter."""
     frame = records.sort_values(["site_code", "parameter", "observed_at"])
     prev = frame.groupby(["site_code", "parameter"], sort=False)["observed_at"].shift()
@@ -86,7 +86,7 @@ def run(batch: ParsedBatch, ctx: RuleContext) -> GateResult:
     suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=suite.expectations))
     try:
         validation = gx.ValidationDefinition(data=batch_definition, suite=suite, name=name)
-        result = validation.run(batch_parameters={"dataframe": _with_steps(batch.records)}, result_format="SUMMARY")
+        result = validation.run(batch_parameters={"dataframe": with_steps(batch.records)}, result_format="SUMMARY")
     finally:
         context.suites.delete(name)
     outcomes = []

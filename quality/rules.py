@@ -110,6 +110,12 @@ def _range_expectations(ctx: RuleContext) -> list:
     return out
 
 
+def _unit_expectations(ctx: RuleContext) -> list:
+    return [gxe.ExpectColumnValuesToBeInSet(column="unit", value_set=[p.unit], row_condition=f'parameter=="{code}"',
+                                            condition_parser="pandas", mostly=GATE_MOSTLY)
+            for code, p in ctx.parameters.iterrows()]
+
+
 #: Applied in this order; a record is quarantined under the first rule it breaks.
 ROW_RULES: tuple[Rule, ...] = (
     Rule("unknown_site", "site code not in the registry", _unknown_site,
@@ -118,8 +124,7 @@ ROW_RULES: tuple[Rule, ...] = (
          lambda ctx: _in_set("parameter", ctx.parameters.index, GATE_MOSTLY)),
     Rule("not_a_number", "cell text is neither a number nor a missing-value marker", _not_a_number,
          lambda ctx: []),
-    Rule("unit_mismatch", "unit differs from the registry unit", _unit_mismatch,
-         lambda ctx: []),
+    Rule("unit_mismatch", "unit differs from the registry unit", _unit_mismatch, _unit_expectations),
     Rule("out_of_range", "value outside the parameter's physical range", _out_of_range, _range_expectations),
     Rule("future_time", "time later than now plus one hour", _future_time,
          lambda ctx: [gxe.ExpectColumnMaxToBeBetween(column="observed_at", max_value=ctx.now + pd.Timedelta(days=1))]),

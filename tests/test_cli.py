@@ -33,3 +33,26 @@ def test_db_status_on_an_empty_database_says_so(empty_db):
     out = subprocess.run([ENVMON, "db", "status"], capture_output=True, text=True, check=True, env=env).stdout
     assert "schema:        empty — behind (head 0001_core)" in out
     assert "timescaledb:   not installed" in out
+
+
+def test_load_command_reports_each_file(warehouse, tmp_path):
+    env = {**os.environ, "ENVMON_DATABASE_URL": warehouse}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("timepoint\n", encoding="utf-8")
+    good = Path(__file__).resolve().parents[1] / "data" / "air" / "cnemc_station_hourly_leshan_2022-01-04T16.csv"
+    proc = subprocess.run([ENVMON, "load", "air_station_hourly", str(good), str(bad)], capture_output=True, text=True,
+                          env=env)
+    assert proc.returncode == 1  # one file failed; the other still loaded
+    assert f"{good}: loaded (load #2) read 56, stored 56, quarantined 0" in proc.stdout
+    assert f"{bad}: failed (load #1)" in proc.stdout and "line 1: missing column(s) stationcode" in proc.stdout
+
+
+def test_data_docs_are_built_on_demand(warehouse, tmp_path):
+    env = {**os.environ, "ENVMON_DATABASE_URL": warehouse}
+    good = Path(__file__).resolve().parents[1] / "data" / "air" / "cnemc_station_hourly_leshan_2022-01-04T16.csv"
+    out = subprocess.run([ENVMON, "quality", "docs", "air_station_hourly", str(good), "--out", str(tmp_path)],
+                         capture_output=True, text=True, env=env, check=True).stdout
+    assert out.strip() == f"Data Docs: {tmp_path / 'index.html'}"
+    suite_page = (tmp_path / "expectations" / "air_station_hourly.html").read_text(encoding="utf-8")
+    assert "expect_column_values_to_be_between" in suite_page or "values must be" in suite_page.lower()
+    assert list((tmp_path / "validations" / "air_station_hourly").rglob("*.html"))

@@ -1,0 +1,45 @@
+"""The main job end to end (``envmon run``, what ``./dev run`` calls): loads, summarises, and a
+second run changes nothing in the warehouse."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from warehouse.db import connect
+
+ENVMON = str(Path(sys.executable).parent / "envmon")
+STATE = [
+    "SELECT site_id, parameter_id, observed_at, value, source_flag, status, load_id FROM obs.air_measurement ORDER BY 1,2,3",
+    "SELECT load_id, file_path, checksum_sha256, status, rows_read, rows_stored, rows_quarantined FROM ops.load_log ORDER BY 1",
+    "SELECT count(*) FROM ops.quarantine",
+    "SELECT count(*) FROM ops.measurement_revision",
+    "SELECT code, updated_at FROM registry.site ORDER BY 1",
+]
+
+
+def _run(url: str) -> str:
+    env = {**os.environ, "ENVMON_DATABASE_URL": url, "AIRFLOW_CONN_ENVMON_WAREHOUSE": url}
+    proc = subprocess.run([ENVMON, "run", "--no-cluster"], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def _state(url: str):
+    with connect(url) as conn:
+        return [conn.execute(q).fetchall() for q in STATE]
+
+
+def test_main_job_loads_the_bundled_data_and_a_second_run_changes_nothing(airflow_db, empty_db):
+    out = _run(empty_db)
+    assert "DAG air_quality: success" in out
+    assert "=== envmon main job summary ===" in out
+    assert "air_station_hourly       loaded        2      1400      1400       0" in out
+    first = _state(empty_db)
+    assert len(first[0]) == 1400 and len(first[1]) == 2
+
+    out = _run(empty_db)
+    assert "DAG air_quality: success" in out
+    assert _state(empty_db) == first
