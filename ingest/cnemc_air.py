@@ -30,6 +30,7 @@ VALUE_COLUMNS: dict[str, tuple[str, str]] = {
     "co": ("co", MG), "co_24h": ("co_24h", MG),
     "o3_24h": ("o3", UG), "o3": ("o3_1h_max24h", UG),
     "o3_8h": ("o3_8h", UG), "o3_8h_24h": ("o3_8h_max24h", UG),
+    "aqi": ("aqi_published", "1"),
 }
 ID_COLUMNS = ("timepoint", "stationcode")
 PUBLISHED_COLUMNS = ("aqi", "primarypollutant")
@@ -44,7 +45,7 @@ def parse(path: Path) -> ParsedBatch:
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise IngestError(path, f"not a readable CSV: {exc}") from exc
     raw.columns = [c.strip() for c in raw.columns]
-    missing = [c for c in (*ID_COLUMNS, *VALUE_COLUMNS) if c not in raw.columns]
+    missing = [c for c in (*ID_COLUMNS, *VALUE_COLUMNS) if c not in raw.columns and c != "aqi"]
     if missing:
         raise IngestError(path, f"missing column(s) {', '.join(missing)}; expected the CNEMC hourly layout "
                                 f"({', '.join((*ID_COLUMNS, *VALUE_COLUMNS))})", line=1)
@@ -66,7 +67,7 @@ def parse(path: Path) -> ParsedBatch:
     good["site_code"] = site[good.index]
     good["observed_at"] = observed[good.index].dt.tz_localize(BEIJING)
     records = melt_wide(good, {"line_no": "line_no", "site_code": "site_code", "observed_at": "observed_at"},
-                        VALUE_COLUMNS)
+                        {c: v for c, v in VALUE_COLUMNS.items() if c in good.columns})
 
     published = None
     if all(c in raw.columns for c in PUBLISHED_COLUMNS):

@@ -46,4 +46,20 @@ def parse(path: Path) -> pd.DataFrame:
     sites["is_background"] = flags.eq("Y")
     sites["code"] = sites["code"].str.strip()
     sites["kind"] = "air_station"
-    return sites.drop(columns=["prefecture"], errors="ignore")
+    return sites
+
+
+def city_sites(stations: pd.DataFrame) -> pd.DataFrame:
+    """One ``air_city`` site per city of the list, coded by the city name the CNEMC archives use
+    (``乐山``), placed at the centroid of its non-background stations (HJ 663 city points)."""
+    city_points = stations[~stations["is_background"]]
+    grouped = city_points.groupby("city", sort=True)
+    cities = pd.DataFrame({
+        "code": grouped.size().index,
+        "name_zh": grouped["prefecture"].first().to_numpy() if "prefecture" in stations else grouped.size().index,
+        "province": grouped["province"].first().to_numpy() if "province" in stations else None,
+        "city": grouped.size().index,
+        "lon": grouped["lon"].mean().round(4).to_numpy(),
+        "lat": grouped["lat"].mean().round(4).to_numpy(),
+    })
+    return cities.assign(kind="air_city", is_background=False)

@@ -27,8 +27,12 @@ def prepare_warehouse(url: str | None = None) -> dict[str, object]:
 
 
 def load_station_list(conn: psycopg.Connection, path: Path) -> int:
+    """Stations and, derived from them, their cities (the sites of city-level archives)."""
+    stations = station_list.parse(path)
     with conn.transaction():
-        return registry.upsert_sites(conn, station_list.parse(path), config_source=str(path))
+        changed = registry.upsert_sites(conn, stations.drop(columns=["prefecture"], errors="ignore"),
+                                        config_source=str(path))
+        return changed + registry.upsert_sites(conn, station_list.city_sites(stations), config_source=str(path))
 
 
 def load_files(conn: psycopg.Connection, adapter: Adapter, paths: Iterable[Path], run_id: str,

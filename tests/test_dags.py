@@ -29,5 +29,5 @@ def test_smoke_dag_loads_one_real_file_into_the_warehouse(airflow_db, empty_db, 
                             "FROM ops.load_log").fetchall()
         stations = conn.execute("""SELECT DISTINCT s.code FROM obs.air_measurement m
                                    JOIN registry.site s USING (site_id) ORDER BY 1""").fetchall()
-    assert load == [(str(path), "loaded", 1344, 1344, 0, run.run_id)]
+    assert load == [(str(path), "loaded", 1440, 1440, 0, run.run_id)]
     assert [s[0] for s in stations] == ["2535A", "2536A", "2537A", "2538A"]

@@ -27,12 +27,12 @@ def _state(conn):
 def test_same_real_file_twice_leaves_identical_tables(conn):
     first = load_file(conn, DAY, cnemc_air.ADAPTER, run_id="run-1")
     assert first.status == "loaded"
-    # 24 hours × 4 stations × 14 value columns; the file's empty cells are stored as 'missing'.
-    assert first.rows_read == 1344 and first.rows_stored == 1344 and first.rows_quarantined == 0
+    # 24 hours × 4 stations × 15 value columns (incl. the published AQI); the file's empty cells are stored as 'missing'.
+    assert first.rows_read == 1440 and first.rows_stored == 1440 and first.rows_quarantined == 0
     before = _state(conn)
-    assert len(before["measurements"]) == 1344
+    assert len(before["measurements"]) == 1440
     missing = [r for r in before["measurements"] if r[4] == "missing"]
-    assert len(missing) == 28 and all(r[3] is None for r in missing)
+    assert len(missing) == 32 and all(r[3] is None for r in missing)
 
     # Same checksum: recognised and skipped, nothing written, not even a load-log row.
     loads_before = conn.execute("SELECT count(*) FROM ops.load_log").fetchone()[0]
@@ -44,7 +44,7 @@ def test_same_real_file_twice_leaves_identical_tables(conn):
     forced = load_file(conn, DAY, cnemc_air.ADAPTER, run_id="run-3", force=True)
     assert forced.status == "loaded" and forced.rows_inserted == 0 and forced.rows_revised == 0
     assert conn.execute("SELECT rows_unchanged FROM ops.load_log WHERE load_id = %s",
-                        (forced.load_id,)).fetchone()[0] == 1344
+                        (forced.load_id,)).fetchone()[0] == 1440
     assert _state(conn) == before
 
 
@@ -60,7 +60,7 @@ def test_corrected_value_becomes_a_revision(conn, tmp_path):
     corrected.write_text("".join(lines), encoding="utf-8")
 
     report = load_file(conn, corrected, cnemc_air.ADAPTER, run_id="run-2")
-    assert (report.rows_inserted, report.rows_revised, report.rows_stored) == (0, 1, 1344)
+    assert (report.rows_inserted, report.rows_revised, report.rows_stored) == (0, 1, 1440)
     rev = conn.execute("""
         SELECT s.code, p.code, r.observed_at AT TIME ZONE 'Asia/Shanghai', r.old_value, r.new_value, r.new_load_id
         FROM ops.measurement_revision r JOIN registry.site s USING (site_id) JOIN registry.parameter p USING (parameter_id)
@@ -71,7 +71,7 @@ def test_corrected_value_becomes_a_revision(conn, tmp_path):
         JOIN registry.parameter p USING (parameter_id)
         WHERE s.code = '2535A' AND p.code = 'pm25' AND m.observed_at = '2023-01-01 01:00+08'""").fetchone()
     assert (value, load_id) == (58.0, report.load_id)
-    assert conn.execute("SELECT count(*) FROM obs.air_measurement").fetchone()[0] == 1344
+    assert conn.execute("SELECT count(*) FROM obs.air_measurement").fetchone()[0] == 1440
 
 
 def test_malformed_rows_are_quarantined_while_good_rows_of_the_file_load(conn, tmp_path):
@@ -91,7 +91,7 @@ def test_malformed_rows_are_quarantined_while_good_rows_of_the_file_load(conn, t
     report = load_file(conn, path, cnemc_air.ADAPTER, run_id="run-q")
     assert report.status == "loaded"
     # 6 data lines: 1 unparseable line (1 row), 5 lines × 14 cells.
-    assert report.rows_read == 1 + 5 * 14
+    assert report.rows_read == 1 + 5 * 15
     quarantine = conn.execute(
         "SELECT line_no, field, reason_code, message, raw FROM ops.quarantine WHERE load_id = %s ORDER BY 1, 2",
         (report.load_id,)).fetchall()
@@ -101,12 +101,12 @@ def test_malformed_rows_are_quarantined_while_good_rows_of_the_file_load(conn, t
         assert message.startswith(f"{path.name}, line {line_no}")
         assert isinstance(raw, dict) and "stationcode" in raw
     assert by_reason["bad_time"] == [(2, "timepoint")]
-    assert len(by_reason["unknown_site"]) == 14 and {ln for ln, _ in by_reason["unknown_site"]} == {3}
+    assert len(by_reason["unknown_site"]) == 15 and {ln for ln, _ in by_reason["unknown_site"]} == {3}
     assert by_reason["out_of_range"] == [(4, "pm2_5")]
     assert by_reason["not_a_number"] == [(4, "no2")]
-    assert len(by_reason["duplicate_key"]) == 14 and {ln for ln, _ in by_reason["duplicate_key"]} == {7}
-    assert report.rows_quarantined == len(quarantine) == 1 + 14 + 1 + 1 + 14
-    assert report.rows_stored == report.rows_read - report.rows_quarantined == 40
+    assert len(by_reason["duplicate_key"]) == 15 and {ln for ln, _ in by_reason["duplicate_key"]} == {7}
+    assert report.rows_quarantined == len(quarantine) == 1 + 15 + 1 + 1 + 15
+    assert report.rows_stored == report.rows_read - report.rows_quarantined == 43
     # The -999 CO of line 4 is stored as missing, not quarantined.
     co = conn.execute("""SELECT value, source_flag FROM obs.air_measurement m JOIN registry.site s USING (site_id)
         JOIN registry.parameter p USING (parameter_id) WHERE s.code = '2536A' AND p.code = 'co'""").fetchone()
@@ -130,7 +130,7 @@ def test_batch_failing_its_gate_is_quarantined_whole_and_nothing_is_stored(conn,
     status, gate_passed, read, stored, quarantined = conn.execute(
         "SELECT status, gate_passed, rows_read, rows_stored, rows_quarantined FROM ops.load_log WHERE load_id = %s",
         (report.load_id,)).fetchone()
-    assert (status, gate_passed, read, stored, quarantined) == ("rejected", False, 56, 0, 56)
+    assert (status, gate_passed, read, stored, quarantined) == ("rejected", False, 60, 0, 60)
     failed = conn.execute("""SELECT expectation FROM ops.validation_result
         WHERE load_id = %s AND NOT success AND severity = 'critical' ORDER BY 1""", (report.load_id,)).fetchall()
     assert [f[0] for f in failed] == [

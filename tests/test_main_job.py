@@ -36,9 +36,9 @@ def test_main_job_loads_the_bundled_data_and_a_second_run_changes_nothing(airflo
     out = _run(empty_db)
     assert "DAG air_quality: success" in out
     assert "=== envmon main job summary ===" in out
-    assert "air_station_hourly       loaded        2      1400      1400       0" in out
+    assert "air_station_hourly       loaded        2      1500      1500       0" in out
     first = _state(empty_db)
-    assert len(first[0]) == 1400 and len(first[1]) == 2
+    assert len(first[0]) == 1500 and len(first[1]) == 2
 
     out = _run(empty_db)
     assert "DAG air_quality: success" in out

@@ -1,5 +1,9 @@
 """The one bulk-load path: COPY into a staging table, then one upsert statement, per batch.
 
+Every day whose values changed is queued in ``ops.dirty_day`` in the same statement, so the
+indicators are recomputed for exactly the days a load touched (and a crash between load and
+computation loses nothing: the queue survives).
+
 Idempotent by construction: a row whose (value, flag) equals what is stored is not touched, so
 loading the same input twice changes nothing. A different value for an existing key replaces it,
 and the value it replaced is written to ``ops.measurement_revision`` in the same statement.
@@ -82,6 +86,14 @@ def upsert_measurements(conn: psycopg.Connection, domain: str, rows: pd.DataFram
                SET value = excluded.value, source_flag = excluded.source_flag,
                    status = excluded.status, load_id = excluded.load_id
                WHERE (m.value, m.source_flag) IS DISTINCT FROM (excluded.value, excluded.source_flag)
+            RETURNING m.site_id, m.observed_at
+        ), touched AS (
+            -- Beijing calendar days whose values changed (hour-ending labels: 00:00 belongs to the day before).
+            INSERT INTO ops.dirty_day (domain, site_id, day, load_id)
+            SELECT DISTINCT %(domain)s, site_id, ((observed_at - interval '1 hour') AT TIME ZONE 'Asia/Shanghai')::date,
+                   %(load_id)s
+            FROM written
+            ON CONFLICT (domain, site_id, day) DO NOTHING
             RETURNING 1
         )
         SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM revisions),

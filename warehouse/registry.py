@@ -78,17 +78,11 @@ def upsert_sites(conn: psycopg.Connection, sites: pd.DataFrame, config_source: s
     return changed
 
 
-def sync_cities(conn: psycopg.Connection, path: Path = CONFIG_DIR / "cities.yaml") -> int:
-    frame = pd.DataFrame(_load_yaml(path)).assign(kind="air_city")
-    return upsert_sites(conn, frame, config_source=f"config/{path.name}")
-
-
 def sync_all(conn: psycopg.Connection) -> dict[str, int]:
     """Everything the bureau configures in files: run after every migration."""
     return {
         "parameters": sync_parameters(conn),
         "data_sources": sync_data_sources(conn),
-        "city_sites_changed": sync_cities(conn),
     }
 
 

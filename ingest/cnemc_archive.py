@@ -1,0 +1,119 @@
+"""The daily archives ``china_cities_YYYYMMDD.csv`` and ``china_sites_YYYYMMDD.csv``.
+
+Layout: ``date,hour,type,<one column per city name or station code>``, long by ``type`` (AQI,
+PM2.5, PM2.5_24h, …), wide by site. ``hour`` h is the hour-ending label h:00 of ``date`` in
+Beijing time, so hour 0 is 24:00 of the previous day. Shown on the data in
+tests/test_ingest_cnemc_archive.py: the Leshan city column agrees with the mean of the city's
+stations of the hourly publication (explicit ``timepoint`` labels) at offset 0 and at no other.
+The ``AQI`` rows are the published AQI: stored as parameter ``aqi_published`` for reconciliation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ingest.base import BEIJING, REJECT_COLUMNS, Adapter, IngestError, ParsedBatch, parse_numbers
+
+UG, MG = "µg/m³", "mg/m³"
+#: archive ``type`` → (parameter code, unit). In this archive ``O3`` is the 1-hour value.
+TYPES: dict[str, tuple[str, str]] = {
+    "PM2.5": ("pm25", UG), "PM2.5_24h": ("pm25_24h", UG),
+    "PM10": ("pm10", UG), "PM10_24h": ("pm10_24h", UG),
+    "SO2": ("so2", UG), "SO2_24h": ("so2_24h", UG),
+    "NO2": ("no2", UG), "NO2_24h": ("no2_24h", UG),
+    "CO": ("co", MG), "CO_24h": ("co_24h", MG),
+    "O3": ("o3", UG), "O3_24h": ("o3_1h_max24h", UG),
+    "O3_8h": ("o3_8h", UG), "O3_8h_24h": ("o3_8h_max24h", UG),
+    "AQI": ("aqi_published", "1"),
+}
+PUBLISHED_TYPE = "AQI"
+ID_COLUMNS = ("date", "hour", "type")
+
+
+def _read(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise IngestError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise IngestError(path, f"not a readable CSV: {exc}") from exc
+
+
+def parse_archive(path: Path, dataset: str, source: str) -> ParsedBatch:
+    path = Path(path)
+    raw = _read(path)
+    raw.columns = [c.strip() for c in raw.columns]
+    missing = [c for c in ID_COLUMNS if c not in raw.columns]
+    if missing:
+        raise IngestError(path, f"missing column(s) {', '.join(missing)}; expected date,hour,type,<sites…>", line=1)
+    site_columns = [c for c in raw.columns if c not in ID_COLUMNS]
+    if not site_columns:
+        raise IngestError(path, "no site columns after date,hour,type", line=1)
+    raw.index = pd.RangeIndex(2, len(raw) + 2, name="line_no")
+
+    day = pd.to_datetime(raw["date"].str.strip(), format="%Y%m%d", errors="coerce")
+    hour = pd.to_numeric(raw["hour"].str.strip(), errors="coerce")
+    kind = raw["type"].str.strip()
+    bad_date = day.isna()
+    bad_hour = ~bad_date & ~hour.between(0, 24)
+    bad_type = ~(bad_date | bad_hour) & ~kind.isin(list(TYPES))
+    rejects = pd.concat([
+        pd.DataFrame({"line_no": raw.index[bad_date], "field": "date", "reason_code": "bad_time",
+                      "message": "date '" + raw.loc[bad_date, "date"] + "' is not YYYYMMDD"}),
+        pd.DataFrame({"line_no": raw.index[bad_hour], "field": "hour", "reason_code": "bad_time",
+                      "message": "hour '" + raw.loc[bad_hour, "hour"] + "' is not an hour 0–24"}),
+        pd.DataFrame({"line_no": raw.index[bad_type], "field": "type", "reason_code": "unknown_type",
+                      "message": "type '" + kind[bad_type] + "' is not one of the archive's 15 types"}),
+    ], ignore_index=True)[REJECT_COLUMNS]
+
+    ok = ~(bad_date | bad_hour | bad_type)
+    observed = (day + pd.to_timedelta(hour, unit="h")).dt.tz_localize(BEIJING)
+    lines = raw.loc[ok, site_columns]
+    long = lines.melt(ignore_index=False, var_name="site_code", value_name="raw_value")
+    long["line_no"] = long.index.to_numpy()
+    long["type"] = kind.loc[long.index].to_numpy()
+    long["observed_at"] = observed.loc[long.index].array
+    value, is_missing = parse_numbers(long["raw_value"])
+    long["value"] = value.to_numpy()
+    long["source_flag"] = np.where(is_missing.to_numpy(), "missing", "normal")
+
+    measured = long
+    mapping = measured["type"].map(TYPES)
+    records = pd.DataFrame({
+        "line_no": measured["line_no"].to_numpy(),
+        "site_code": measured["site_code"].to_numpy(),
+        "parameter": mapping.str[0].to_numpy(),
+        "field": measured["site_code"].to_numpy(),
+        "observed_at": measured["observed_at"].array,
+        "value": measured["value"].to_numpy(),
+        "raw_value": measured["raw_value"].to_numpy(),
+        "unit": mapping.str[1].to_numpy(),
+        "source_flag": measured["source_flag"].to_numpy(),
+    })
+    aqi = long[long["type"] == PUBLISHED_TYPE]
+    published = pd.DataFrame({
+        "site_code": aqi["site_code"].to_numpy(),
+        "observed_at": aqi["observed_at"].array,
+        "aqi": aqi["value"].to_numpy(),
+        "primary_pollutant": pd.Series(pd.NA, index=range(len(aqi)), dtype="object"),
+    })
+    return ParsedBatch(dataset=dataset, domain="air", source_code=source, path=path, records=records,
+                       raw=raw, line_rejects=rejects, lines_read=len(raw), cadence=pd.Timedelta(hours=1),
+                       published=published)
+
+
+def parse_cities(path: Path) -> ParsedBatch:
+    return parse_archive(path, CITY_DATASET, "china_cities_archive")
+
+
+def parse_sites(path: Path) -> ParsedBatch:
+    return parse_archive(path, SITE_DATASET, "china_sites_archive")
+
+
+CITY_DATASET = "air_city_archive"
+SITE_DATASET = "air_station_archive"
+CITY_ADAPTER = Adapter(dataset=CITY_DATASET, source_code="china_cities_archive", domain="air", parse=parse_cities)
+SITE_ADAPTER = Adapter(dataset=SITE_DATASET, source_code="china_sites_archive", domain="air", parse=parse_sites)
