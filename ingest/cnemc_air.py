@@ -3,9 +3,10 @@
 Time labels are hour-ending Beijing time (the value at 16:00 is the mean of 15:00–16:00), so a
 natural day holds the labels 01:00 … 24:00; ``timepoint`` is stored as given, in Asia/Shanghai.
 
-Quirk of this archive: ``o3`` and ``o3_24h`` are swapped. ``o3_24h`` holds the 1-hour value and
-``o3`` the maximum 1-hour value of the past 24 hours (checked on the data: ``o3`` is never below
-``o3_24h`` nor below the day's running maximum of it; see tests/test_ingest_cnemc_air.py).
+Quirk of this archive: the ozone pairs are swapped. ``o3_24h`` holds the 1-hour value and ``o3``
+the maximum 1-hour value of the past 24 hours; likewise ``o3_8h_24h`` holds the 8-hour moving
+mean and ``o3_8h`` its 24-hour maximum (checked on the data: the maxima are never below the
+values they cover and plateau while the values move; see tests/test_ingest_cnemc_air.py).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ VALUE_COLUMNS: dict[str, tuple[str, str]] = {
     "no2": ("no2", UG), "no2_24h": ("no2_24h", UG),
     "co": ("co", MG), "co_24h": ("co_24h", MG),
     "o3_24h": ("o3", UG), "o3": ("o3_1h_max24h", UG),
-    "o3_8h": ("o3_8h", UG), "o3_8h_24h": ("o3_8h_max24h", UG),
+    "o3_8h_24h": ("o3_8h", UG), "o3_8h": ("o3_8h_max24h", UG),
     "aqi": ("aqi_published", "1"),
 }
 ID_COLUMNS = ("timepoint", "stationcode")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest import cnemc_air, cnemc_archive
+from ingest import cnemc_air, cnemc_archive, cnemc_snapshot
 from ingest.base import Adapter, IngestError
 
 ADAPTERS: dict[str, Adapter] = {a.dataset: a for a in (
-    cnemc_air.ADAPTER, cnemc_archive.CITY_ADAPTER, cnemc_archive.SITE_ADAPTER,
+    cnemc_air.ADAPTER, cnemc_archive.CITY_ADAPTER, cnemc_archive.SITE_ADAPTER, cnemc_snapshot.ADAPTER,
 )}
 
 
@@ -19,10 +19,6 @@ def adapter(dataset: str) -> Adapter:
         raise SystemExit(f"unknown dataset '{dataset}'; known: {', '.join(sorted(ADAPTERS))}") from None
 
 
-def register(extra: Adapter) -> None:
-    ADAPTERS[extra.dataset] = extra
-
-
 def adapter_for(path: Path) -> Adapter:
     """By file name, as the archives name their files."""
     name = Path(path).name
@@ -30,8 +26,8 @@ def adapter_for(path: Path) -> Adapter:
         return cnemc_archive.CITY_ADAPTER
     if name.startswith("china_sites_"):
         return cnemc_archive.SITE_ADAPTER
-    if name.endswith((".json", ".geojson")) and "air_station_snapshot" in ADAPTERS:
-        return ADAPTERS["air_station_snapshot"]
+    if name.endswith((".json", ".geojson")):
+        return cnemc_snapshot.ADAPTER
     if name.endswith(".csv"):
         return cnemc_air.ADAPTER
     raise IngestError(path, "unknown file format: expected china_cities_*.csv, china_sites_*.csv, a CNEMC hourly "

@@ -38,7 +38,14 @@ def test_ozone_columns_are_swapped_in_this_archive():
     complete = raw[raw["stationcode"] == "2536A"]
     assert (complete["o3"].iloc[:23] >= complete["o3_24h"].iloc[:23].cummax()).all()
     assert complete["o3"].tolist()[14:16] == [41, 43] and complete["o3_24h"].tolist()[15] == 43
+    # The 8-hour pair is swapped the same way: o3_8h is the plateauing maximum of o3_8h_24h.
+    both = raw[["o3_8h", "o3_8h_24h"]].dropna()
+    assert (both["o3_8h"] >= both["o3_8h_24h"]).all()
+    assert raw.groupby("stationcode")["o3_8h_24h"].nunique().gt(raw.groupby("stationcode")["o3_8h"].nunique()).all()
     batch = cnemc_air.parse(DAY)
+    mean8 = batch.records.query("parameter == 'o3_8h' and site_code == '2536A'").sort_values("observed_at")
+    assert set(mean8["field"]) == {"o3_8h_24h"}
+    assert mean8["value"].tolist()[5:9] == [15.0, 14.0, 12.0, 12.0]
     o3 = batch.records.query("parameter == 'o3' and site_code == '2535A'").sort_values("observed_at")
     assert o3["value"].head(3).tolist() == [30.0, 21.0, 19.0]
     assert set(o3["field"]) == {"o3_24h"}

@@ -25,7 +25,8 @@ def test_hour_is_the_hour_ending_label_of_date():
     city = city.set_index(["parameter", "observed_at"])["value"]
     errors = {}
     for offset in (-2, -1, 0, 1, 2):
-        shifted = city.rename(index=lambda t: t + pd.Timedelta(hours=offset) if isinstance(t, pd.Timestamp) else t)
+        shift = pd.Timedelta(hours=offset)
+        shifted = city.rename(index=lambda t, s=shift: t + s if isinstance(t, pd.Timestamp) else t)
         joined = pd.concat([mean, shifted], axis=1, join="inner").dropna()
         errors[offset] = {p: (g.iloc[:, 0] - g.iloc[:, 1]).abs().mean()
                           for p, g in joined.groupby(level="parameter") if p in ("pm25", "pm10", "no2", "o3", "co")}

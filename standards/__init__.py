@@ -1,0 +1,1 @@
+"""National standards as data plus small pure functions; no I/O."""
