@@ -129,6 +129,83 @@ def _cmd_quality_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _air_frames(files: list[Path]):
+    """Hourly wide frame of all files (any supported format) and the rounding of their AQI."""
+    import pandas as pd
+
+    from evaluation.frames import hourly_wide
+    from ingest.base import IngestError
+    from ingest.registry import adapter_for
+
+    batches = []
+    for path in files:
+        try:
+            batches.append(adapter_for(path).parse(path))
+        except IngestError as exc:
+            raise SystemExit(f"error: {exc}") from None
+    records = pd.concat([b.records for b in batches], ignore_index=True)
+    city_level = all(b.dataset == "air_city_archive" for b in batches)
+    # CNEMC publishes city AQI as the maximum IAQI rounded half up, station AQI rounded up
+    # (HJ 633 §6.2); we reproduce each publication as it is made (see standards.hj633).
+    return hourly_wide(records), ("half_up" if city_level else "ceil")
+
+
+#: Reporting precision of CSV columns (HJ 663 Table 3): integers, CO and ratios one decimal.
+_INTEGER_COLUMNS = {"aqi", "pm2_5", "pm10", "so2", "no2", "o3_8h_max", "o3_1h_max", "valid_hours", "valid_days",
+                    "good_days", "heavy_pollution_days", "pm2_5_mean", "pm2_5_p95", "o3_8h_p90"}
+
+
+def _csv_out(frame, columns: list[str]) -> None:
+    out = frame.reindex(columns=columns)
+    for column in columns:
+        if column in _INTEGER_COLUMNS:
+            out[column] = out[column].round().astype("Int64")
+    out.to_csv(sys.stdout, index=False, lineterminator="\n", float_format="%.1f")
+
+
+def _cmd_air_aqi(args: argparse.Namespace) -> int:
+    from evaluation.air import hourly_aqi
+
+    wide, rounding = _air_frames(args.files)
+    out = hourly_aqi(wide, rounding=rounding)
+    out["time"] = out["observed_at"].dt.tz_convert("Asia/Shanghai").map(lambda t: t.isoformat())
+    _csv_out(out.sort_values(["site", "observed_at"]), ["site", "time", "aqi", "category", "primary_pollutant"])
+    return 0
+
+
+def _daily_frame(files: list[Path]):
+    from evaluation.air import site_days
+
+    wide, _ = _air_frames(files)
+    return site_days(wide)
+
+
+def _cmd_air_daily(args: argparse.Namespace) -> int:
+    days = _daily_frame(args.files).rename(columns={
+        "pm25_24h": "pm2_5", "pm10_24h": "pm10", "so2_24h": "so2", "no2_24h": "no2", "co_24h": "co"})
+    _csv_out(days, ["site", "date", "aqi", "category", "primary_pollutant", "pm2_5", "pm10", "so2", "no2", "co",
+                    "o3_8h_max", "o3_1h_max", "valid_hours"])
+    return 0
+
+
+def _cmd_air_summary(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from evaluation.air import period_summary
+
+    days = _daily_frame(args.files)
+    judged = pd.to_datetime(days.loc[days["aqi"].notna(), "date"])
+    start = pd.Timestamp(args.date_from) if args.date_from else judged.min()
+    end = pd.Timestamp(args.date_to) if args.date_to else judged.max()
+    stats = period_summary(days, start, end)
+    stats["from"], stats["to"] = start.date().isoformat(), end.date().isoformat()
+    stats["complete"] = stats["complete"].map({True: "true", False: "false"})
+    _csv_out(stats.rename(columns={"pm25_mean": "pm2_5_mean", "pm25_p95": "pm2_5_p95"}),
+             ["site", "from", "to", "valid_days", "good_days", "good_day_ratio", "heavy_pollution_days",
+              "pm2_5_mean", "pm2_5_p95", "o3_8h_p90", "complete"])
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="envmon", description="Leshan environmental monitoring pipeline")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -157,6 +234,20 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("file", type=Path)
     docs.add_argument("--out", type=Path, default=settings.output_dir() / "data_docs")
     docs.set_defaults(func=_cmd_quality_docs)
+
+    air = sub.add_parser("air", help="air-quality indicators of files, without a database (CSV on stdout)")
+    air_sub = air.add_subparsers(dest="air_command", required=True, metavar="ACTION")
+    aqi = air_sub.add_parser("aqi", help="hourly AQI per site: site,time,aqi,category,primary_pollutant")
+    aqi.add_argument("files", nargs="+", type=Path)
+    aqi.set_defaults(func=_cmd_air_aqi)
+    daily = air_sub.add_parser("daily", help="daily values and daily AQI per site and Beijing day (HJ 663 / HJ 633)")
+    daily.add_argument("files", nargs="+", type=Path)
+    daily.set_defaults(func=_cmd_air_daily)
+    summary = air_sub.add_parser("summary", help="period statistics per site: good days, PM2.5 mean/p95, O3 p90")
+    summary.add_argument("files", nargs="+", type=Path)
+    summary.add_argument("--from", dest="date_from", help="first Beijing day (YYYY-MM-DD); default: first in data")
+    summary.add_argument("--to", dest="date_to", help="last Beijing day (YYYY-MM-DD); default: last in data")
+    summary.set_defaults(func=_cmd_air_summary)
 
     run = sub.add_parser("run", help="the main job: run the pipeline DAGs on the data directory and summarise")
     run.add_argument("--data-dir", type=Path, default=settings.data_dir(), help="input data (default: bundled data/)")

@@ -62,6 +62,28 @@ def files_of(data_dir: Path | str, pattern: str) -> list[Path]:
     return sorted(Path(data_dir).glob(pattern))
 
 
+def dated_files(data_dir: Path | str, pattern: str, date_from: str | None = None,
+                date_to: str | None = None) -> list[Path]:
+    """Archive files whose name ends in _YYYYMMDD, within [date_from, date_to] when given."""
+    import re
+
+    low = (date_from or "0000-00-00").replace("-", "")
+    high = (date_to or "9999-99-99").replace("-", "")
+    out = []
+    for path in files_of(data_dir, pattern):
+        match = re.search(r"_(\d{8})\.", path.name)
+        if match and low <= match.group(1) <= high:
+            out.append(path)
+    return out
+
+
+def raise_on_failed_files(reports: list[dict[str, object]]) -> None:
+    """After the good files are in: make the run red if any file failed, naming each."""
+    failed = [r for r in reports if r["status"] == "failed"]
+    if failed:
+        raise RuntimeError(f"{len(failed)} file(s) failed to load:\n" + "\n".join(str(r["error"]) for r in failed))
+
+
 def station_lists(data_dir: Path | str) -> list[Path]:
     return files_of(data_dir, "air/stations_*.csv")
 
@@ -89,3 +111,14 @@ def prepare_with_stations(data_dir: Path, url: str | None = None) -> dict[str, o
     with connect(url) as conn:
         summary["stations_changed"] = sum(load_station_list(conn, p) for p in station_lists(data_dir))
     return summary
+
+
+def refresh_indicators(url: str | None = None) -> dict[str, int]:
+    """Recompute the derived tables for the days the loads touched (drains ``ops.dirty_day``)."""
+    from dataclasses import asdict
+
+    from evaluation.air_refresh import refresh_air
+    from warehouse.db import connect
+
+    with connect(url) as conn:
+        return asdict(refresh_air(conn))

@@ -28,5 +28,5 @@ def build_data_docs(batch: ParsedBatch, ctx: RuleContext, out_dir: Path) -> Path
     checkpoint = context.checkpoints.add(gx.Checkpoint(
         name=f"docs-{batch.dataset}", validation_definitions=[validation],
         actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["envmon"])]))
-    checkpoint.run(batch_parameters={"dataframe": gate.with_steps(batch.records)})
+    checkpoint.run(batch_parameters={"dataframe": gate.gate_frame(batch.records, ctx)})
     return out_dir / "index.html"

@@ -9,6 +9,7 @@ Freshness is a warning: a historical backfill is old by design and must still lo
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -17,7 +18,11 @@ import great_expectations.expectations as gxe
 import pandas as pd
 
 from ingest.base import RECORD_COLUMNS, ParsedBatch
-from quality.rules import ROW_RULES, RuleContext
+from quality.rules import GATE_MOSTLY, ROW_RULES, RuleContext, gate_columns
+
+#: Columns the gate adds to the records (continuity step, registry range and unit).
+GATE_COLUMNS = ["step_minutes", "site_id", "parameter_id", "range_position", "parameter_out_of_range_share",
+                "expected_unit"]
 
 #: How old the newest value of a batch may be before the freshness warning fires.
 FRESHNESS = pd.Timedelta(hours=6)
@@ -55,8 +60,10 @@ def _context():
     return context, asset.add_batch_definition_whole_dataframe("whole")
 
 
-def with_steps(records: pd.DataFrame) -> pd.DataFrame:
-    """Add ``step``: time since the previous distinct time of the same site and parameter."""
+def gate_frame(records: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
+    """The records plus ``step_minutes`` (time since the previous distinct time of the same site
+    and parameter) and the registry columns of :func:`quality.rules.gate_columns`."""
+    records = gate_columns(records, ctx)
     frame = records.sort_values(["site_code", "parameter", "observed_at"])
     prev = frame.groupby(["site_code", "parameter"], sort=False)["observed_at"].shift()
     step = frame["observed_at"] - prev
@@ -66,7 +73,7 @@ def with_steps(records: pd.DataFrame) -> pd.DataFrame:
 
 def suite_for(batch: ParsedBatch, ctx: RuleContext) -> gx.ExpectationSuite:
     expectations = [
-        gxe.ExpectTableColumnsToMatchSet(column_set=[*RECORD_COLUMNS, "step_minutes"], exact_match=True),
+        gxe.ExpectTableColumnsToMatchSet(column_set=[*RECORD_COLUMNS, *GATE_COLUMNS], exact_match=True),
         gxe.ExpectTableRowCountToBeBetween(min_value=1),
         gxe.ExpectColumnValuesToNotBeNull(column="observed_at"),
         # Continuity: consecutive values of a series sit one cadence apart (gaps allowed, not dominant).
@@ -82,11 +89,14 @@ def suite_for(batch: ParsedBatch, ctx: RuleContext) -> gx.ExpectationSuite:
 def run(batch: ParsedBatch, ctx: RuleContext) -> GateResult:
     context, batch_definition = _context()
     suite = suite_for(batch, ctx)
-    name = f"{batch.dataset}-{id(batch)}"
+    name = f"{batch.dataset}-{uuid.uuid4().hex}"
     suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=suite.expectations))
+    frame = gate_frame(batch.records, ctx)
+    shares = frame.groupby("parameter")["parameter_out_of_range_share"].first()
+    wholesale = sorted(shares[shares > 1 - GATE_MOSTLY].index)
     try:
         validation = gx.ValidationDefinition(data=batch_definition, suite=suite, name=name)
-        result = validation.run(batch_parameters={"dataframe": with_steps(batch.records)}, result_format="SUMMARY")
+        result = validation.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
     finally:
         context.suites.delete(name)
     outcomes = []
@@ -95,6 +105,8 @@ def run(batch: ParsedBatch, ctx: RuleContext) -> GateResult:
         observed = {k: v for k, v in (r.result or {}).items()
                     if k in ("observed_value", "element_count", "unexpected_count", "unexpected_percent",
                              "partial_unexpected_list")}
+        if cfg.kwargs.get("column") == "parameter_out_of_range_share":
+            observed["parameters"] = wholesale
         if r.exception_info and r.exception_info.get("raised_exception"):
             observed["exception"] = r.exception_info.get("exception_message")
         condition = cfg.kwargs.get("row_condition")

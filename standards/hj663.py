@@ -343,7 +343,7 @@ def _city_aggregate(frame: pd.DataFrame, key: str, value_cols: Sequence[str], st
         out[f"n_valid_{col}"] = counts[col].to_numpy().astype("int64")
     if rounded:
         out = _round_columns(out, {c: decimals[c] for c in value_cols})
-    return out
+    return out[["city", key, *value_cols, "n_stations", *(f"n_valid_{c}" for c in value_cols)]]
 
 
 def city_values(station_daily: pd.DataFrame, stations: pd.DataFrame, *, rounded: bool = True) -> pd.DataFrame:
@@ -457,6 +457,8 @@ def completeness(daily: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     A month without any row is absent here, and makes its year incomplete.
     """
     by = list(by)
+    if {"year", "month"} & set(by):
+        raise ValueError("completeness: 'by' names the entity only; year and month are added")
     counts = _monthly_counts(daily, by)
     out = counts.index.to_frame(index=False).rename(columns={"_year": "year", "_month": "month"})
     out["min_days"] = np.where(out["month"].to_numpy() == 2, gb3095.FEBRUARY_MIN_DAYS, gb3095.MONTHLY_MIN_DAYS)
@@ -494,8 +496,11 @@ def _primary_code(token: str) -> str:
 
 
 def _primary_counts(daily: pd.DataFrame, column: str, keys: pd.DataFrame) -> pd.DataFrame:
-    """Days each pollutant was primary, from ';'-joined codes (HJ 633 §… primary pollutant: all tied
-    pollutants are primary, so a day can count for several)."""
+    """Days each pollutant was primary, from ';'-joined codes. HJ 633-2012 §4.4.2 / HJ 633-2026
+    §4.3.1: when AQI > 50 the pollutant with the largest IAQI is primary and tied pollutants
+    are all primary, so a day counts for each of them; the O3 8-hour and 1-hour indicators of
+    one day count once for O3. Codes are matched case-insensitively (``PM2.5``, ``pm25``, ``O3_8h``,
+    the CNEMC Chinese names); an unknown token gets its own ``primary_days_<token>`` column."""
     if column not in daily.columns:
         text = pd.Series("", index=daily.index)
     else:
@@ -526,7 +531,7 @@ def period_statistics(daily: pd.DataFrame, by: Sequence[str], daily_aqi: pd.Seri
 
     Output, one row per group (``by`` columns first):
 
-    * ``period_start``, ``period_end`` (first/last date present), ``days_in_period`` (rows),
+    * ``period_start``, ``period_end`` (first/last date present, ``datetime.date``), ``days_in_period`` (rows),
       ``period_kind`` (see completeness), ``limits_version`` (GB 3095 set in force on
       ``period_start``, :func:`standards.gb3095.limits_for`).
     * ``valid_days`` (valid AQI), ``good_days`` (AQI ≤ 100), ``good_day_ratio`` = good / valid ×
@@ -564,9 +569,12 @@ def period_statistics(daily: pd.DataFrame, by: Sequence[str], daily_aqi: pd.Seri
     _require(daily, ["date", *by], "period_statistics(daily)")
     if period not in ("auto", "month", "year", "span"):
         raise ValueError(f"period must be auto, month, year or span, not {period!r}")
-    aqi_raw = daily[daily_aqi] if isinstance(daily_aqi, str) else pd.Series(daily_aqi)
-    if len(aqi_raw) != len(daily):
-        raise ValueError("period_statistics: daily_aqi must have one value per row of daily")
+    if isinstance(daily_aqi, str):
+        aqi_raw = daily[daily_aqi]
+    else:
+        aqi_raw = pd.Series(daily_aqi)
+        if len(aqi_raw) != len(daily) or not aqi_raw.index.equals(daily.index):
+            raise ValueError("period_statistics: daily_aqi must be a Series with the index of daily")
     aqi = pd.to_numeric(pd.Series(np.asarray(aqi_raw, dtype=object)), errors="coerce").to_numpy(
         dtype="float64", na_value=np.nan)
 
@@ -677,6 +685,8 @@ def period_statistics(daily: pd.DataFrame, by: Sequence[str], daily_aqi: pd.Seri
     # Primary pollutant day counts.
     primary = _primary_counts(daily.reset_index(drop=True), primary_column, frame)
     stats = stats.join(primary)
+    stats["period_start"] = start.dt.date.to_numpy()  # plain dates, like the daily 'date'
+    stats["period_end"] = end.dt.date.to_numpy()
 
     return stats.reset_index()
 

@@ -131,14 +131,12 @@ def test_batch_failing_its_gate_is_quarantined_whole_and_nothing_is_stored(conn,
         "SELECT status, gate_passed, rows_read, rows_stored, rows_quarantined FROM ops.load_log WHERE load_id = %s",
         (report.load_id,)).fetchone()
     assert (status, gate_passed, read, stored, quarantined) == ("rejected", False, 60, 0, 60)
-    failed = conn.execute("""SELECT expectation FROM ops.validation_result
+    failed = conn.execute("""SELECT expectation, column_name, observed->'parameters' FROM ops.validation_result
         WHERE load_id = %s AND NOT success AND severity = 'critical' ORDER BY 1""", (report.load_id,)).fetchall()
-    assert [f[0] for f in failed] == [
-        'expect_column_values_to_be_between[parameter=="pm10"]',
-        'expect_column_values_to_be_between[parameter=="pm10_24h"]',
-        'expect_column_values_to_be_between[parameter=="pm25"]',
-        'expect_column_values_to_be_between[parameter=="pm25_24h"]',
-    ]
+    # 16 of 60 values are impossible (27 %, under the overall tolerance), but four parameters are
+    # impossible wholesale: the per-parameter expectation stops the batch and names them.
+    assert failed == [("expect_column_values_to_be_between", "parameter_out_of_range_share",
+                       ["pm10", "pm10_24h", "pm25", "pm25_24h"])]
     reasons = conn.execute("SELECT DISTINCT reason_code FROM ops.quarantine WHERE load_id = %s",
                            (report.load_id,)).fetchall()
     assert reasons == [("gate_failed",)]
