@@ -9,6 +9,7 @@ Freshness is a warning: a historical backfill is old by design and must still lo
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
@@ -71,6 +72,17 @@ def gate_frame(records: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
     return frame
 
 
+def _json_safe(value):
+    """JSON has no NaN: GX reports missing values as float NaN, stored here as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def suite_for(batch: ParsedBatch, ctx: RuleContext) -> gx.ExpectationSuite:
     expectations = [
         gxe.ExpectTableColumnsToMatchSet(column_set=[*RECORD_COLUMNS, *GATE_COLUMNS], exact_match=True),
@@ -117,6 +129,6 @@ def run(batch: ParsedBatch, ctx: RuleContext) -> GateResult:
             column=cfg.kwargs.get("column"),
             severity=str(getattr(cfg.severity, "value", cfg.severity)).lower(),
             success=bool(r.success),
-            observed=json.loads(json.dumps(observed, default=str)),
+            observed=_json_safe(json.loads(json.dumps(observed, default=str))),
         ))
     return GateResult(suite=batch.dataset, outcomes=tuple(outcomes))
