@@ -34,6 +34,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from standards.gbt8170 import round_gbt8170
+
 BEIJING = "Asia/Shanghai"
 
 Version = Literal["2012", "2026"]
@@ -234,14 +236,10 @@ def round_concentration(pollutant: str, values: Any) -> Any:
 
     HJ 633-2026 §4.2.2/§4.2.3 and HJ 663-2013 Table 3: SO2, NO2, O3, PM10, PM2.5 (µg/m³) to
     integers, CO (mg/m³) to 1 decimal. ``pollutant`` is a code such as ``so2``, ``co_24h``,
-    ``o3_8h_max``. Binary floats are first snapped to 9 decimals of the scaled value, so 0.25 →
-    0.2 and 0.35 → 0.4 as written (exact for inputs with up to 6 significant decimals).
+    ``o3_8h_max``. See :func:`standards.gbt8170.round_gbt8170` (0.25 → 0.2, 0.35 → 0.4).
     """
     decimals = CONCENTRATION_DECIMALS[_pollutant_base(pollutant)]
-    scale = 10.0 ** decimals
-    arr = _float_array(values)
-    snapped = np.round(arr * scale, 9)
-    return _like(values, np.round(snapped) / scale + 0.0)
+    return _like(values, round_gbt8170(_float_array(values), decimals) + 0.0)
 
 
 def _interpolate(table: Sequence[float], conc: np.ndarray) -> np.ndarray:

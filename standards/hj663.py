@@ -56,6 +56,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from standards import gb3095
+from standards.gbt8170 import round_gbt8170
 
 BEIJING = "Asia/Shanghai"
 POLLUTANTS: tuple[str, ...] = gb3095.POLLUTANTS  # so2, no2, co, o3, pm10, pm25
@@ -105,43 +106,6 @@ SEVERE_ABOVE_AQI = 300  # 严重污染: AQI > 300
 # =============================================================================================
 # Rounding (GB/T 8170, HJ 663 §6.3 Table 3)
 # =============================================================================================
-
-def round_gbt8170(values: Any, decimals: int = 0) -> Any:
-    """Round per GB/T 8170 §3.3 (round half to even: "四舍六入五成双") to ``decimals`` places.
-
-    Halves are judged on the DECIMAL value the float stands for, not its binary approximation:
-    0.25 → 0.2, 0.35 → 0.4, 2.5 → 2, 3.5 → 4, 2.675 → 2.68 (2 decimals) although the binary 0.35
-    is 0.34999… and the binary 2.675 is 2.67499…. The scaled value is snapped to 9 decimals first,
-    which removes representation and summation noise (~1e-15 relative) and keeps every real digit
-    of a concentration. Negative values round symmetrically (−2.5 → −2).
-
-    Accepts a scalar, sequence, ndarray, Series or DataFrame (NaN / pd.NA stay missing) and
-    returns the same kind (scalar → float, Series/DataFrame keep their index; values become float64).
-    """
-    if isinstance(values, pd.DataFrame):
-        return values.apply(lambda col: round_gbt8170(col, decimals))
-    if isinstance(values, pd.Series):
-        arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-        return pd.Series(_round_array(arr, decimals), index=values.index, name=values.name)
-    if values is None or values is pd.NA:
-        return np.nan
-    if np.ndim(values) == 0:
-        return float(_round_array(np.asarray([values], dtype="float64"), decimals)[0])
-    try:
-        arr = np.asarray(values, dtype="float64")
-    except (TypeError, ValueError):  # pd.NA or None inside
-        flat = pd.to_numeric(pd.Series(np.asarray(values, dtype=object).ravel()), errors="coerce")
-        arr = flat.to_numpy(dtype="float64", na_value=np.nan).reshape(np.shape(values))
-    return _round_array(arr, decimals)
-
-
-def _round_array(arr: np.ndarray, decimals: int) -> np.ndarray:
-    scale = 10.0 ** decimals
-    scaled = arr * scale
-    with np.errstate(invalid="ignore"):
-        snapped = np.where(np.abs(scaled) < 1e6, np.round(scaled, 9), scaled)
-    return np.rint(snapped) / scale  # np.rint rounds half to even
-
 
 def _round_columns(frame: pd.DataFrame, decimals: Mapping[str, int]) -> pd.DataFrame:
     out = frame.copy()
@@ -270,8 +234,8 @@ def daily_values(hourly: pd.DataFrame, *, rounded: bool = True) -> pd.DataFrame:
     o3_max1h = np.fmax.reduce(o3, axis=1)
     limit8, limit1 = _o3_limits(dates)
     with np.errstate(invalid="ignore"):
-        mda8_ok = (n_valid8 >= MDA8_MIN_VALUES) | (_round_array(mda8, 0) > limit8)
-        max1_ok = (n_hours[:, pidx["o3"]] >= gb3095.DAILY_MIN_HOURS) | (_round_array(o3_max1h, 0) > limit1)
+        mda8_ok = (n_valid8 >= MDA8_MIN_VALUES) | (round_gbt8170(mda8, 0) > limit8)
+        max1_ok = (n_hours[:, pidx["o3"]] >= gb3095.DAILY_MIN_HOURS) | (round_gbt8170(o3_max1h, 0) > limit1)
     out["o3_8h_max"] = np.where(mda8_ok, mda8, np.nan)
     out["o3_1h_max"] = np.where(max1_ok, o3_max1h, np.nan)
 
