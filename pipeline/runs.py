@@ -59,7 +59,10 @@ def warehouse_url() -> str:
 
 
 def files_of(data_dir: Path | str, pattern: str) -> list[Path]:
-    return sorted(Path(data_dir).glob(pattern))
+    """Files matching ``pattern`` under ``data_dir`` (``**`` recurses, following symlinked folders)."""
+    import glob
+
+    return sorted(Path(p) for p in glob.glob(str(Path(data_dir) / pattern), recursive=True))
 
 
 def dated_files(data_dir: Path | str, pattern: str, date_from: str | None = None,
