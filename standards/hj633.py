@@ -279,13 +279,15 @@ def iaqi(
         raise ValueError(f"unknown IAQI column '{column}'; expected one of {', '.join(BREAKPOINTS_2012)}")
     c = _float_array(conc)
     versions = np.broadcast_to(np.asarray(version).astype(str), c.shape)
-    unknown = set(np.unique(versions)) - set(VERSIONS)
-    if unknown:
-        raise ValueError(f"unknown HJ 633 version(s) {sorted(unknown)}; expected '2012' or '2026'")
+    masks = {ver: versions == ver for ver in VERSIONS}
+    known = np.logical_or.reduce(list(masks.values()))
+    if not known.all():
+        unknown = sorted(set(versions[~known].tolist()))
+        raise ValueError(f"unknown HJ 633 version(s) {unknown}; expected '2012' or '2026'")
     other = None if companion is None else np.broadcast_to(_float_array(companion), c.shape)
     out = np.full(c.shape, np.nan)
     for ver in VERSIONS:
-        m = versions == ver
+        m = masks[ver]
         if not m.any():
             continue
         out[m] = _interpolate(BREAKPOINTS[ver][column], c[m])
@@ -349,11 +351,17 @@ def parse_official_primary(text: Any, report: Literal["realtime", "daily"] = "re
 
 
 def _join_codes(masks: Sequence[tuple[str, np.ndarray]], n: int) -> np.ndarray:
-    """Codes whose mask is true, joined by ';' in the given (fixed) order; '' when none."""
-    joined = np.full(n, "", dtype=object)
-    for code, mask in masks:
-        joined = joined + np.where(mask, code + ";", "").astype(object)
-    return pd.Series(joined, dtype="object").str.rstrip(";").to_numpy(dtype=object)
+    """Codes whose mask is true, joined by ';' in the given (fixed) order; '' when none.
+
+    Vectorised: the masks form a bit pattern per row, and each of the 2^k patterns has its
+    joined text computed once."""
+    codes = [code for code, _ in masks]
+    bits = np.zeros(n, dtype=np.int64)
+    for i, (_, mask) in enumerate(masks):
+        bits |= np.asarray(mask, dtype=bool).astype(np.int64) << i
+    table = np.array([";".join(c for i, c in enumerate(codes) if pattern >> i & 1)
+                      for pattern in range(1 << len(codes))], dtype=object)
+    return table[bits]
 
 
 def _assemble(

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print measured figures next to their targets (never timed tests)."""
