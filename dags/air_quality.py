@@ -1,7 +1,9 @@
 """Hourly air quality: new CNEMC files → validated measurements → HJ 633 / HJ 663 indicators.
 
-Backfill any date range by triggering with ``date_from`` / ``date_to`` (archive files are
-selected by the date in their name); files already loaded are recognised by checksum.
+One mapped load task per publication (station hourly CSV, station snapshot GeoJSON, the
+china_cities / china_sites archives). Backfill any date range by triggering with ``date_from``
+/ ``date_to`` (archive files are selected by the date in their name); files already loaded are
+recognised by checksum. Indicators are recomputed for exactly the days the loads touched.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
 from envmon.settings import data_dir
-from ingest import cnemc_air, cnemc_archive
 from pipeline import runs
 
 
@@ -32,33 +33,27 @@ from pipeline import runs
 )
 def air_quality():
     @task
-    def prepare() -> dict:
-        return runs.prepare_with_stations(get_current_context()["params"]["data_dir"], runs.warehouse_url())
+    def prepare() -> list[str]:
+        runs.prepare_with_stations(get_current_context()["params"]["data_dir"], runs.warehouse_url())
+        return list(runs.AIR_SOURCES)
 
     @task
-    def load_station_hourly(_prepared: dict) -> list[dict]:
-        ctx = get_current_context()
-        files = runs.files_of(ctx["params"]["data_dir"], "air/cnemc_station_hourly_*.csv")
-        return runs.run_loads(cnemc_air.ADAPTER, files, run_id=ctx["run_id"], url=runs.warehouse_url())
-
-    @task
-    def load_city_archive(_prepared: dict) -> list[dict]:
+    def load(source: str) -> list[dict]:
         ctx = get_current_context()
         p = ctx["params"]
-        files = runs.dated_files(p["data_dir"], "air/**/china_cities_*.csv", p["date_from"], p["date_to"])
-        return runs.run_loads(cnemc_archive.CITY_ADAPTER, files, run_id=ctx["run_id"], url=runs.warehouse_url())
+        return runs.load_air_source(source, p["data_dir"], ctx["run_id"], runs.warehouse_url(),
+                                    p["date_from"], p["date_to"])
 
     @task
-    def compute_indicators(_station: list[dict], _city: list[dict]) -> dict:
+    def compute_indicators(_loaded) -> dict:
         return runs.refresh_indicators(runs.warehouse_url())
 
     @task
-    def check(station: list[dict], city: list[dict]) -> None:
-        runs.raise_on_failed_files(station + city)
+    def check(loaded) -> None:
+        runs.raise_on_failed_files([report for reports in loaded for report in reports])
 
-    prepared = prepare()
-    station, city = load_station_hourly(prepared), load_city_archive(prepared)
-    compute_indicators(station, city) >> check(station, city)
+    loaded = load.expand(source=prepare())
+    compute_indicators(loaded) >> check(loaded)
 
 
 air_quality()

@@ -21,7 +21,15 @@ def collect(url: str | None = None) -> dict[str, object]:
         reasons = conn.execute(
             "SELECT reason_code, count(*) FROM ops.quarantine GROUP BY 1 ORDER BY 2 DESC").fetchall()
         sites = conn.execute("SELECT kind, count(*) FROM registry.site GROUP BY 1 ORDER BY 1").fetchall()
-    return {"caps": caps, "loads": loads, "tables": tables, "reasons": reasons, "sites": sites}
+        years = conn.execute("""
+            SELECT s.name_zh, y.period_start, y.period_end, y.valid_days, y.good_days, y.good_day_ratio,
+                   y.heavy_pollution_days, y.pm25_mean, y.o3_8h_p90, y.composite_index, y.complete
+            FROM derived.air_city_year y JOIN registry.site s USING (site_id)
+            WHERE y.valid_days > 0 ORDER BY 1, 2""").fetchall()
+        derived = {t: conn.execute(f"SELECT count(*) FROM derived.{t}").fetchone()[0]
+                   for t in ("air_hour_aqi", "air_station_day", "air_city_day", "air_city_month", "air_city_year")}
+    return {"caps": caps, "loads": loads, "tables": tables, "reasons": reasons, "sites": sites, "years": years,
+            "derived": derived}
 
 
 def print_summary(url: str | None = None, elapsed: float | None = None) -> None:
@@ -41,9 +49,18 @@ def print_summary(url: str | None = None, elapsed: float | None = None) -> None:
         print(f"{table}: {rows} rows, {sites} sites{span}")
     if info["reasons"]:
         print("quarantine by reason: " + ", ".join(f"{r} {n}" for r, n in info["reasons"]))
+    print("derived tables: " + ", ".join(f"derived.{t} {n}" for t, n in info["derived"].items()))
+    for name, start, end, valid, good, ratio, heavy, pm25, o3, index, complete in info["years"]:
+        print(f"  {name} {start:%Y} (through {end:%m-%d}): good days {good}/{valid} = {_fmt(ratio, '.1f')} %, "
+              f"heavy-pollution days {heavy}, PM2.5 {_fmt(pm25, '.0f')} µg/m³, O3-8h p90 {_fmt(o3, '.0f')}, "
+              f"composite index {_fmt(index, '.2f')}{'' if complete else ' (incomplete year)'}")
     print(f"outputs: {settings.output_dir()} (dashboards and exports arrive with later stages)")
     if elapsed is not None:
         print(f"elapsed: {elapsed:.1f} s")
+
+
+def _fmt(value, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
 
 
 def _bj():

@@ -17,8 +17,11 @@ def hourly_wide(records: pd.DataFrame) -> pd.DataFrame:
     """
     wanted = records[records["parameter"].isin(HOURLY_POLLUTANTS + HOURLY_EXTRA)]
     usable = wanted.assign(value=wanted["value"].where(wanted["source_flag"].eq("normal")))
+    # Rows only for the (site, hour) pairs present in the records, not their cartesian product.
+    keys = usable[["site_code", "observed_at"]].drop_duplicates()
     wide = usable.pivot_table(index=["site_code", "observed_at"], columns="parameter", values="value",
-                              aggfunc="first", dropna=False)
+                              aggfunc="first", dropna=True)
+    wide = wide.reindex(pd.MultiIndex.from_frame(keys))
     wide = wide.reindex(columns=HOURLY_POLLUTANTS + HOURLY_EXTRA)
     wide.columns.name = None
     return wide.reset_index().rename(columns={"site_code": "site"})

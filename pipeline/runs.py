@@ -46,6 +46,26 @@ def load_files(conn: psycopg.Connection, adapter: Adapter, paths: Iterable[Path]
     return reports
 
 
+#: Air publications the ``air_quality`` DAG looks for under its data directory:
+#: name → (dataset, file pattern, whether the file name carries its date).
+AIR_SOURCES: dict[str, tuple[str, str, bool]] = {
+    "station_hourly": ("air_station_hourly", "air/**/cnemc_station_hourly_*.csv", False),
+    "station_snapshot": ("air_station_snapshot", "air/**/*station_snapshot*.json", False),
+    "city_archive": ("air_city_archive", "air/**/china_cities_*.csv", True),
+    "station_archive": ("air_station_archive", "air/**/china_sites_*.csv", True),
+}
+
+
+def load_air_source(source: str, data_dir: Path | str, run_id: str, url: str | None = None,
+                    date_from: str | None = None, date_to: str | None = None) -> list[dict[str, object]]:
+    """Load the files of one air publication found under ``data_dir`` (dated ones within the range)."""
+    from ingest.registry import adapter
+
+    dataset, pattern, dated = AIR_SOURCES[source]
+    files = dated_files(data_dir, pattern, date_from, date_to) if dated else files_of(data_dir, pattern)
+    return run_loads(adapter(dataset), files, run_id=run_id, url=url)
+
+
 def warehouse_url() -> str:
     """Inside Airflow: the ``envmon_warehouse`` connection; elsewhere: ``ENVMON_DATABASE_URL``."""
     from envmon.settings import WAREHOUSE_CONN_ID, database_url

@@ -56,3 +56,23 @@ def test_bad_lines_are_rejected_with_reasons(tmp_path):
     assert batch.records[["line_no", "value", "source_flag"]].fillna(-1).values.tolist() == [
         [2, 40.0, "normal"], [6, -1, "missing"]]
     assert batch.rows_read == 5
+
+
+def test_station_archive_has_the_same_layout_with_station_codes(tmp_path):
+    """china_sites_YYYYMMDD.csv: the city archive's layout with station codes as columns; built here
+    from the real hourly publication of 2023-01-01 (hour h ↔ the label date h:00)."""
+    hourly = pd.read_csv(shared("air", "cnemc_station_hourly_leshan_2023-01-01.csv"), dtype=str)
+    hourly = hourly[hourly["timepoint"].str.startswith("2023-01-01")]
+    hourly["hour"] = hourly["timepoint"].str[11:13].astype(int)
+    long = hourly.melt(id_vars=["hour", "stationcode"], value_vars=["pm2_5", "aqi"], var_name="type")
+    long["type"] = long["type"].map({"pm2_5": "PM2.5", "aqi": "AQI"})
+    wide = long.pivot_table(index=["hour", "type"], columns="stationcode", values="value", aggfunc="first")
+    wide = wide.reset_index().assign(date="20230101")[["date", "hour", "type", "2535A", "2536A", "2537A", "2538A"]]
+    path = tmp_path / "china_sites_20230101.csv"
+    wide.to_csv(path, index=False)
+
+    batch = cnemc_archive.parse_sites(path)
+    assert batch.dataset == "air_station_archive"
+    pm = batch.records.query("parameter == 'pm25' and site_code == '2535A'").sort_values("observed_at")
+    assert pm["observed_at"].iloc[0] == pd.Timestamp("2023-01-01 01:00", tz="Asia/Shanghai")
+    assert pm["value"].tolist()[:3] == [56.0, 51.0, 50.0]  # the station file's first three pm2_5 values

@@ -37,8 +37,10 @@ def test_main_job_loads_the_bundled_data_and_a_second_run_changes_nothing(airflo
     assert "DAG air_quality: success" in out
     assert "=== envmon main job summary ===" in out
     assert "air_station_hourly       loaded        2      1500      1500       0" in out
+    assert "air_city_archive         loaded      365    130755    130755       0" in out
+    assert "乐山市 2022 (through 12-31): good days 300/362 = 82.9 %, heavy-pollution days 0, PM2.5 40 µg/m³" in out
     first = _state(empty_db)
-    assert len(first[0]) == 1500 and len(first[1]) == 2
+    assert len(first[0]) == 1500 + 130755 and len(first[1]) == 367
 
     out = _run(empty_db)
     assert "DAG air_quality: success" in out
