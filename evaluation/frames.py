@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 HOURLY_POLLUTANTS = ["so2", "no2", "co", "o3", "pm10", "pm25"]
@@ -9,19 +10,30 @@ HOURLY_POLLUTANTS = ["so2", "no2", "co", "o3", "pm10", "pm25"]
 HOURLY_EXTRA = ["so2_24h"]
 
 
-def hourly_wide(records: pd.DataFrame) -> pd.DataFrame:
-    """One row per (site, hour-ending time) with the 1-hour pollutants as columns.
+def wide(records: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """One row per (site, time) present in the records, one column per parameter in ``columns``.
 
-    Only values the source flagged normal enter; missing, maintenance or suspect hours are NaN,
-    which HJ 663 treats as invalid hours.
+    Only values the source flagged normal enter; missing, maintenance or suspect values are NaN
+    (invalid for the standards). ``source_flag`` of the row is the worst flag among its values
+    (maintenance > suspect > missing > normal), so a row under maintenance stays recognisable.
     """
-    wanted = records[records["parameter"].isin(HOURLY_POLLUTANTS + HOURLY_EXTRA)]
+    wanted = records[records["parameter"].isin(columns)]
     usable = wanted.assign(value=wanted["value"].where(wanted["source_flag"].eq("normal")))
-    # Rows only for the (site, hour) pairs present in the records, not their cartesian product.
-    keys = usable[["site_code", "observed_at"]].drop_duplicates()
-    wide = usable.pivot_table(index=["site_code", "observed_at"], columns="parameter", values="value",
-                              aggfunc="first", dropna=True)
-    wide = wide.reindex(pd.MultiIndex.from_frame(keys))
-    wide = wide.reindex(columns=HOURLY_POLLUTANTS + HOURLY_EXTRA)
-    wide.columns.name = None
-    return wide.reset_index().rename(columns={"site_code": "site"})
+    keys = wanted[["site_code", "observed_at"]].drop_duplicates()
+    frame = usable.pivot_table(index=["site_code", "observed_at"], columns="parameter", values="value",
+                               aggfunc="first", dropna=True)
+    frame = frame.reindex(pd.MultiIndex.from_frame(keys)).reindex(columns=columns)
+    rank = wanted["source_flag"].map(_FLAG_RANK).fillna(0)
+    worst = rank.groupby([wanted["site_code"], wanted["observed_at"]]).max()
+    frame["source_flag"] = np.asarray(_FLAGS, dtype=object)[worst.reindex(frame.index).fillna(0).astype(int)]
+    frame.columns.name = None
+    return frame.reset_index().rename(columns={"site_code": "site"})
+
+
+_FLAGS = ["normal", "missing", "suspect", "maintenance"]
+_FLAG_RANK = {flag: i for i, flag in enumerate(_FLAGS)}
+
+
+def hourly_wide(records: pd.DataFrame) -> pd.DataFrame:
+    """Air: one row per (site, hour-ending label) with the 1-hour pollutants as columns."""
+    return wide(records, HOURLY_POLLUTANTS + HOURLY_EXTRA).drop(columns="source_flag")

@@ -63,6 +63,8 @@ class Adapter:
     source_code: str
     domain: str
     parse: Callable[[Path], ParsedBatch]
+    #: Measurement table key (``warehouse.load.MEASUREMENT_TABLES``) when not the domain's own.
+    store: str | None = None
 
 
 def file_checksum(path: Path) -> tuple[str, int]:

@@ -92,7 +92,7 @@ def load_file(conn: psycopg.Connection, path: Path, adapter: Adapter, run_id: st
         return LoadReport(file=str(path), dataset=dataset, status="failed", load_id=load_id, error=str(exc))
 
     try:
-        return _validate_and_store(conn, batch, load_id, dataset, now)
+        return _validate_and_store(conn, batch, load_id, dataset, now, adapter.store or batch.domain)
     except psycopg.OperationalError:
         raise  # the server went away: the batch rolled back whole; let the task retry
     except Exception as exc:  # a defect in one file's data must not block the others
@@ -104,7 +104,7 @@ def load_file(conn: psycopg.Connection, path: Path, adapter: Adapter, run_id: st
 
 
 def _validate_and_store(conn: psycopg.Connection, batch: ParsedBatch, load_id: int, dataset: str,
-                        now: pd.Timestamp | None) -> LoadReport:
+                        now: pd.Timestamp | None, store: str) -> LoadReport:
     path = batch.path
     ctx = RuleContext(site_ids=site_ids(conn), parameters=parameters(conn, batch.domain),
                       now=now or pd.Timestamp.now(tz="UTC"))
@@ -132,7 +132,7 @@ def _validate_and_store(conn: psycopg.Connection, batch: ParsedBatch, load_id: i
             "source_flag": good["source_flag"],
             "status": "provisional",
         })
-        counts = wh.upsert_measurements(conn, batch.domain, rows, load_id)
+        counts = wh.upsert_measurements(conn, store, rows, load_id)
         wh.finish_load(conn, load_id, status="loaded", gate_passed=True, lines_read=batch.lines_read,
                        rows_read=batch.rows_read, rows_stored=counts.stored, rows_quarantined=quarantined,
                        counts=counts, first_time=first, last_time=last)

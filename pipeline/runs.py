@@ -18,11 +18,13 @@ log = logging.getLogger(__name__)
 
 def prepare_warehouse(url: str | None = None) -> dict[str, object]:
     """Migrate to the newest schema and sync the registries from ``config/``; idempotent."""
+    from ingest.section_config import load_sections
     from warehouse.db import connect
 
     version = migrate.upgrade(url)
     with connect(url) as conn, conn.transaction():
         synced = registry.sync_all(conn)
+        synced["sections_changed"] = registry.upsert_sites(conn, load_sections(), config_source="config/sections.yaml")
     return {"schema_version": version, **synced}
 
 

@@ -83,14 +83,20 @@ def _json_safe(value):
     return value
 
 
+def _cadence_steps(cadence: pd.Timedelta) -> list[float]:
+    """Allowed steps in minutes: the cadence itself, or any calendar-month length for monthly data."""
+    if cadence >= pd.Timedelta(days=28):
+        return [days * 24 * 60.0 for days in (28, 29, 30, 31)]
+    return [cadence.total_seconds() / 60]
+
+
 def suite_for(batch: ParsedBatch, ctx: RuleContext) -> gx.ExpectationSuite:
     expectations = [
         gxe.ExpectTableColumnsToMatchSet(column_set=[*RECORD_COLUMNS, *GATE_COLUMNS], exact_match=True),
         gxe.ExpectTableRowCountToBeBetween(min_value=1),
         gxe.ExpectColumnValuesToNotBeNull(column="observed_at"),
         # Continuity: consecutive values of a series sit one cadence apart (gaps allowed, not dominant).
-        gxe.ExpectColumnValuesToBeInSet(column="step_minutes",
-                                        value_set=[batch.cadence.total_seconds() / 60], mostly=0.8),
+        gxe.ExpectColumnValuesToBeInSet(column="step_minutes", value_set=_cadence_steps(batch.cadence), mostly=0.8),
         gxe.ExpectColumnMaxToBeBetween(column="observed_at", min_value=ctx.now - FRESHNESS, severity="warning"),
     ]
     for rule in ROW_RULES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,8 +46,10 @@ def test_load_command_reports_each_file(warehouse, tmp_path):
     proc = subprocess.run([ENVMON, "load", "air_station_hourly", str(good), str(bad)], capture_output=True, text=True,
                           env=env)
     assert proc.returncode == 1  # one file failed; the other still loaded
-    assert f"{good}: loaded (load #2) read 60, stored 60, quarantined 0" in proc.stdout
-    assert f"{bad}: failed (load #1)" in proc.stdout and "line 1: missing column(s) stationcode" in proc.stdout
+    lines = dict(line.split(": ", 1) for line in proc.stdout.splitlines())
+    assert re.fullmatch(r"loaded \(load #\d+\) read 60, stored 60, quarantined 0", lines[str(good)])
+    assert re.match(r"failed \(load #\d+\) read 0, stored 0, quarantined 0 — ", lines[str(bad)])
+    assert f"{bad}, line 1: missing column(s) stationcode" in lines[str(bad)]
 
 
 def test_data_docs_are_built_on_demand(warehouse, tmp_path):

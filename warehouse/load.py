@@ -21,7 +21,9 @@ import psycopg
 
 from quality.gate import GateResult
 
-MEASUREMENT_TABLES = {"air": "obs.air_measurement", "water": "obs.water_measurement"}
+#: Where each store's measurements live (``Adapter.store``; by default the adapter's domain).
+MEASUREMENT_TABLES = {"air": "obs.air_measurement", "water": "obs.water_measurement",
+                      "water_manual": "obs.water_manual_measurement"}
 STAGE_COLUMNS = ["site_id", "parameter_id", "observed_at", "value", "source_flag", "status"]
 QUARANTINE_COLUMNS = ["line_no", "field", "reason_code", "message", "raw"]
 COPY_CHUNK_ROWS = 200_000

@@ -78,6 +78,14 @@ def upsert_sites(conn: psycopg.Connection, sites: pd.DataFrame, config_source: s
     return changed
 
 
+def insert_missing_sites(conn: psycopg.Connection, sites: pd.DataFrame, config_source: str) -> int:
+    """Register sites a data file names but the registry lacks; never overwrite a known site
+    (the bureau's configuration stays authoritative, and re-running changes nothing)."""
+    known = set(site_ids(conn))
+    new = sites[~sites["code"].isin(known)]
+    return upsert_sites(conn, new, config_source) if len(new) else 0
+
+
 def sync_all(conn: psycopg.Connection) -> dict[str, int]:
     """Everything the bureau configures in files: run after every migration."""
     return {
