@@ -41,8 +41,8 @@ def air_quality():
     def load(source: str) -> list[dict]:
         ctx = get_current_context()
         p = ctx["params"]
-        return runs.load_air_source(source, p["data_dir"], ctx["run_id"], runs.warehouse_url(),
-                                    p["date_from"], p["date_to"])
+        return runs.load_source(runs.AIR_SOURCES, source, p["data_dir"], ctx["run_id"], runs.warehouse_url(),
+                                p["date_from"], p["date_to"])
 
     @task
     def compute_indicators(_loaded) -> dict:

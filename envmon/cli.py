@@ -12,7 +12,7 @@ from pathlib import Path
 from envmon import settings
 
 #: DAGs the main job runs, in order, with their run configuration.
-MAIN_JOB_DAGS = ("air_quality",)
+MAIN_JOB_DAGS = ("air_quality", "water_quality")
 
 
 def _cmd_db_start(args: argparse.Namespace) -> int:
@@ -206,6 +206,60 @@ def _cmd_air_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _water_frames(files: list[Path]):
+    """Samples of all water files (any supported form), their source kind, and the sections."""
+    import pandas as pd
+
+    from evaluation.water import samples_wide
+    from ingest.base import IngestError
+    from ingest.registry import adapter_for
+    from ingest.section_config import load_sections
+
+    batches = []
+    for path in files:
+        try:
+            batches.append(adapter_for(path).parse(path))
+        except IngestError as exc:
+            raise SystemExit(f"error: {exc}") from None
+    if any(b.domain != "water" for b in batches):
+        raise SystemExit("error: not a water file: " + ", ".join(str(b.path) for b in batches if b.domain != "water"))
+    records = pd.concat([b.records for b in batches], ignore_index=True)
+    source = "manual" if all(b.dataset == "water_manual_monthly" for b in batches) else "automatic"
+    sections = load_sections().rename(columns={"code": "site"})
+    return samples_wide(records), source, sections
+
+
+def _cmd_water_classify(args: argparse.Namespace) -> int:
+    from evaluation.water import sample_classes
+
+    samples, _, sections = _water_frames(args.files)
+    out = sample_classes(samples, sections).sort_values(["site", "observed_at"])
+    out["time"] = out["observed_at"].dt.tz_convert("Asia/Shanghai").map(lambda t: t.isoformat())
+    out = out.rename(columns={"site": "section", "class_label": "class"})
+    out.reindex(columns=["section", "time", "class", "main_pollutants", "decided_by"]).to_csv(
+        sys.stdout, index=False, lineterminator="\n")
+    return 0
+
+
+def _cmd_water_monthly(args: argparse.Namespace) -> int:
+    from evaluation.water import MEAN_COLUMNS, section_periods
+
+    samples, source, sections = _water_frames(args.files)
+    months = section_periods(samples, sections, "month", source=source)
+    if args.month:
+        months = months[months["period"].astype(str).str.startswith(args.month)]
+    months = months.sort_values(["site", "period"])
+    months["month"] = months["period"].astype(str).str[:7]
+    months["class"] = months["class_label"]
+    months["target_class"] = months["target_class"].map({1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "劣V"})
+    months["compliant"] = months["compliant"].map({True: "true", False: "false"}).fillna("")
+    means = [item for item in MEAN_COLUMNS if item in months.columns]
+    columns = ["site", "month", "n_valid", *means, "class", "target_class", "compliant", "main_pollutants", "status"]
+    months.reindex(columns=columns).rename(columns={"site": "section", "n_valid": "valid_samples"}).to_csv(
+        sys.stdout, index=False, lineterminator="\n", float_format="%.3f")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="envmon", description="Leshan environmental monitoring pipeline")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -248,6 +302,18 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--from", dest="date_from", help="first Beijing day (YYYY-MM-DD); default: first in data")
     summary.add_argument("--to", dest="date_to", help="last Beijing day (YYYY-MM-DD); default: last in data")
     summary.set_defaults(func=_cmd_air_summary)
+
+    water = sub.add_parser("water", help="river-section classes of files, without a database (CSV on stdout)")
+    water_sub = water.add_subparsers(dest="water_command", required=True, metavar="ACTION")
+    classify = water_sub.add_parser("classify", help="GB 3838 class per section and time: "
+                                                    "section,time,class,main_pollutants,decided_by")
+    classify.add_argument("files", nargs="+", type=Path)
+    classify.set_defaults(func=_cmd_water_classify)
+    monthly = water_sub.add_parser("monthly", help="per section and month: valid samples, period means, class, "
+                                                  "target class, compliant, main pollutants (exceedances)")
+    monthly.add_argument("files", nargs="+", type=Path)
+    monthly.add_argument("--month", help="only this month (YYYY-MM)")
+    monthly.set_defaults(func=_cmd_water_monthly)
 
     run = sub.add_parser("run", help="the main job: run the pipeline DAGs on the data directory and summarise")
     run.add_argument("--data-dir", type=Path, default=settings.data_dir(), help="input data (default: bundled data/)")

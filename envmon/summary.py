@@ -27,9 +27,18 @@ def collect(url: str | None = None) -> dict[str, object]:
             FROM derived.air_city_year y JOIN registry.site s USING (site_id)
             WHERE y.valid_days > 0 ORDER BY 1, 2""").fetchall()
         derived = {t: conn.execute(f"SELECT count(*) FROM derived.{t}").fetchone()[0]
-                   for t in ("air_hour_aqi", "air_station_day", "air_city_day", "air_city_month", "air_city_year")}
+                   for t in ("air_hour_aqi", "air_station_day", "air_city_day", "air_city_month", "air_city_year",
+                             "water_sample_class", "water_section_day", "water_section_month", "water_area_month")}
+        sections = conn.execute("""
+            SELECT s.name_zh, s.target_class, m.month, m.class_label, m.compliant, m.n_valid, m.main_pollutants
+            FROM registry.site s
+            LEFT JOIN LATERAL (SELECT * FROM derived.water_section_month m
+                               WHERE m.site_id = s.site_id AND m.source = 'automatic' AND m.status = 'ok'
+                               ORDER BY m.month DESC LIMIT 1) m ON true
+            WHERE s.kind = 'water_section' AND s.config_source = 'config/sections.yaml'
+            ORDER BY s.name_zh""").fetchall()
     return {"caps": caps, "loads": loads, "tables": tables, "reasons": reasons, "sites": sites, "years": years,
-            "derived": derived}
+            "derived": derived, "sections": sections}
 
 
 def print_summary(url: str | None = None, elapsed: float | None = None) -> None:
@@ -54,9 +63,20 @@ def print_summary(url: str | None = None, elapsed: float | None = None) -> None:
         print(f"  {name} {start:%Y} (through {end:%m-%d}): good days {good}/{valid} = {_fmt(ratio, '.1f')} %, "
               f"heavy-pollution days {heavy}, PM2.5 {_fmt(pm25, '.0f')} µg/m³, O3-8h p90 {_fmt(o3, '.0f')}, "
               f"composite index {_fmt(index, '.2f')}{'' if complete else ' (incomplete year)'}")
+    print("river sections (latest month judged from automatic samples; target class III unless configured):")
+    for name, target, month, label, compliant, n_valid, pollutants in info["sections"]:
+        if month is None:
+            print(f"  {name}: no month with enough valid samples to judge")
+            continue
+        verdict = "meets" if compliant else "MISSES"
+        print(f"  {name} {month:%Y-%m}: class {label} ({n_valid} valid samples), {verdict} target "
+              f"{_CLASS[target]}{'; ' + pollutants if pollutants else ''}")
     print(f"outputs: {settings.output_dir()} (dashboards and exports arrive with later stages)")
     if elapsed is not None:
         print(f"elapsed: {elapsed:.1f} s")
+
+
+_CLASS = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "劣V"}
 
 
 def _fmt(value, spec: str) -> str:

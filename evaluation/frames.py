@@ -15,7 +15,8 @@ def wide(records: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
     Only values the source flagged normal enter; missing, maintenance or suspect values are NaN
     (invalid for the standards). ``source_flag`` of the row is the worst flag among its values
-    (maintenance > suspect > missing > normal), so a row under maintenance stays recognisable.
+    (maintenance > suspect > normal; ``missing`` only when every value is missing), so a row
+    under maintenance stays recognisable and a row with some empty cells is still normal.
     """
     wanted = records[records["parameter"].isin(columns)]
     usable = wanted.assign(value=wanted["value"].where(wanted["source_flag"].eq("normal")))
@@ -25,13 +26,13 @@ def wide(records: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     frame = frame.reindex(pd.MultiIndex.from_frame(keys)).reindex(columns=columns)
     rank = wanted["source_flag"].map(_FLAG_RANK).fillna(0)
     worst = rank.groupby([wanted["site_code"], wanted["observed_at"]]).max()
-    frame["source_flag"] = np.asarray(_FLAGS, dtype=object)[worst.reindex(frame.index).fillna(0).astype(int)]
+    frame["source_flag"] = np.asarray(_FLAGS, dtype=object)[worst.reindex(frame.index).fillna(0).astype(int) + 1]
     frame.columns.name = None
     return frame.reset_index().rename(columns={"site_code": "site"})
 
 
-_FLAGS = ["normal", "missing", "suspect", "maintenance"]
-_FLAG_RANK = {flag: i for i, flag in enumerate(_FLAGS)}
+_FLAGS = ["missing", "normal", "suspect", "maintenance"]
+_FLAG_RANK = {flag: i - 1 for i, flag in enumerate(_FLAGS)}
 
 
 def hourly_wide(records: pd.DataFrame) -> pd.DataFrame:

@@ -58,12 +58,36 @@ AIR_SOURCES: dict[str, tuple[str, str, bool]] = {
 }
 
 
-def load_air_source(source: str, data_dir: Path | str, run_id: str, url: str | None = None,
-                    date_from: str | None = None, date_to: str | None = None) -> list[dict[str, object]]:
-    """Load the files of one air publication found under ``data_dir`` (dated ones within the range)."""
+#: Water publications the ``water_quality`` DAG looks for: name → (dataset, pattern, dated).
+WATER_SOURCES: dict[str, tuple[str, str, bool]] = {
+    "auto_archive": ("water_auto_archive", "water/**/cnemc_water_auto_*.csv", False),
+    "auto_snapshot": ("water_auto_snapshot", "water/**/*国家地表水水质自动监测系统检测数据*.csv", False),
+    "auto_json": ("water_auto_json", "water/**/*realdatas*.json", False),
+    "manual_monthly": ("water_manual_monthly", "water/**/water_monthly_*_sections.csv", False),
+}
+
+
+def register_sections_from_data(data_dir: Path | str, url: str | None = None) -> int:
+    """Sections named only in a data file (e.g. every Sichuan section of the monthly file) are
+    registered so their rows are stored, without overriding the bureau's configured sections."""
+    from ingest import sichuan_water_monthly
+    from warehouse.db import connect
+
+    _, pattern, _ = WATER_SOURCES["manual_monthly"]
+    added = 0
+    with connect(url) as conn, conn.transaction():
+        for path in files_of(data_dir, pattern):
+            added += registry.insert_missing_sites(conn, sichuan_water_monthly.sections(path), str(path))
+    return added
+
+
+def load_source(sources: dict[str, tuple[str, str, bool]], source: str, data_dir: Path | str, run_id: str,
+                url: str | None = None, date_from: str | None = None,
+                date_to: str | None = None) -> list[dict[str, object]]:
+    """Load the files of one publication found under ``data_dir`` (dated ones within the range)."""
     from ingest.registry import adapter
 
-    dataset, pattern, dated = AIR_SOURCES[source]
+    dataset, pattern, dated = sources[source]
     files = dated_files(data_dir, pattern, date_from, date_to) if dated else files_of(data_dir, pattern)
     return run_loads(adapter(dataset), files, run_id=run_id, url=url)
 
@@ -143,7 +167,10 @@ def refresh_indicators(url: str | None = None) -> dict[str, int]:
     from dataclasses import asdict
 
     from evaluation.air_refresh import refresh_air
+    from evaluation.water_refresh import refresh_water
     from warehouse.db import connect
 
     with connect(url) as conn:
-        return asdict(refresh_air(conn))
+        air = {f"air_{k}": v for k, v in asdict(refresh_air(conn)).items()}
+        water = {f"water_{k}": v for k, v in asdict(refresh_water(conn)).items()}
+    return {**air, **water}

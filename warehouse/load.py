@@ -24,6 +24,8 @@ from quality.gate import GateResult
 #: Where each store's measurements live (``Adapter.store``; by default the adapter's domain).
 MEASUREMENT_TABLES = {"air": "obs.air_measurement", "water": "obs.water_measurement",
                       "water_manual": "obs.water_manual_measurement"}
+#: How far a time label lies after the period it closes (CNEMC air hours are hour-ending).
+LABEL_SHIFT = {"air": "1 hour"}
 STAGE_COLUMNS = ["site_id", "parameter_id", "observed_at", "value", "source_flag", "status"]
 QUARANTINE_COLUMNS = ["line_no", "field", "reason_code", "message", "raw"]
 COPY_CHUNK_ROWS = 200_000
@@ -90,9 +92,10 @@ def upsert_measurements(conn: psycopg.Connection, domain: str, rows: pd.DataFram
                WHERE (m.value, m.source_flag) IS DISTINCT FROM (excluded.value, excluded.source_flag)
             RETURNING m.site_id, m.observed_at
         ), touched AS (
-            -- Beijing calendar days whose values changed (hour-ending labels: 00:00 belongs to the day before).
+            -- Beijing calendar days whose values changed (air labels are hour-ending: 00:00 belongs to the
+            -- day before; water samples are instants and belong to their own date).
             INSERT INTO ops.dirty_day (domain, site_id, day, load_id)
-            SELECT DISTINCT %(domain)s, site_id, ((observed_at - interval '1 hour') AT TIME ZONE 'Asia/Shanghai')::date,
+            SELECT DISTINCT %(domain)s, site_id, ((observed_at - %(label_shift)s::interval) AT TIME ZONE 'Asia/Shanghai')::date,
                    %(load_id)s
             FROM written
             ON CONFLICT (domain, site_id, day) DO NOTHING
@@ -100,7 +103,7 @@ def upsert_measurements(conn: psycopg.Connection, domain: str, rows: pd.DataFram
         )
         SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM revisions),
                (SELECT count(*) FROM stage_measurement)
-    """, {"domain": domain, "load_id": load_id}).fetchone()
+    """, {"domain": domain, "load_id": load_id, "label_shift": LABEL_SHIFT.get(domain, "0 hours")}).fetchone()
     written, revised, staged = row
     return UpsertCounts(inserted=written - revised, revised=revised, unchanged=staged - written)
 
