@@ -13,10 +13,13 @@ from warehouse.db import connect
 ENVMON = str(Path(sys.executable).parent / "envmon")
 STATE = [
     "SELECT site_id, parameter_id, observed_at, value, source_flag, status, load_id FROM obs.air_measurement ORDER BY 1,2,3",
+    "SELECT site_id, parameter_id, observed_at, value, source_flag, status, load_id FROM obs.water_measurement ORDER BY 1,2,3",
+    "SELECT * FROM derived.water_section_month ORDER BY site_id, month, source",
     "SELECT load_id, file_path, checksum_sha256, status, rows_read, rows_stored, rows_quarantined FROM ops.load_log ORDER BY 1",
     "SELECT count(*) FROM ops.quarantine",
     "SELECT count(*) FROM ops.measurement_revision",
     "SELECT code, updated_at FROM registry.site ORDER BY 1",
+    "SELECT * FROM derived.air_city_year ORDER BY site_id, period_start",
 ]
 
 
@@ -40,7 +43,10 @@ def test_main_job_loads_the_bundled_data_and_a_second_run_changes_nothing(airflo
     assert "air_city_archive         loaded      365    130755    130755       0" in out
     assert "乐山市 2022 (through 12-31): good days 300/362 = 82.9 %, heavy-pollution days 0, PM2.5 40 µg/m³" in out
     first = _state(empty_db)
-    assert len(first[0]) == 1500 + 130755 and len(first[1]) == 367
+    assert len(first[0]) == 1500 + 130755
+    assert len(first[3]) == 367 + 1 + 6 + 1  # air files, the water archive, 6 GBK snapshots, the monthly file
+    assert "DAG water_quality: success" in out
+    assert "悦来渡口 2022-12: class II (175 valid samples), meets target III" in out
 
     out = _run(empty_db)
     assert "DAG air_quality: success" in out
