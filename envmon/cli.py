@@ -129,11 +129,10 @@ def _cmd_quality_docs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _air_frames(files: list[Path]):
-    """Hourly wide frame of all files (any supported format) and the rounding of their AQI."""
+def _parse_files(files: list[Path], domain: str):
+    """Parse files of any supported format; a bad file stops the command with its message."""
     import pandas as pd
 
-    from evaluation.frames import hourly_wide
     from ingest.base import IngestError
     from ingest.registry import adapter_for
 
@@ -143,7 +142,17 @@ def _air_frames(files: list[Path]):
             batches.append(adapter_for(path).parse(path))
         except IngestError as exc:
             raise SystemExit(f"error: {exc}") from None
-    records = pd.concat([b.records for b in batches], ignore_index=True)
+    foreign = [str(b.path) for b in batches if b.domain != domain]
+    if foreign:
+        raise SystemExit(f"error: not {domain} data: {', '.join(foreign)}")
+    return batches, pd.concat([b.records for b in batches], ignore_index=True)
+
+
+def _air_frames(files: list[Path]):
+    """Hourly wide frame of all files (any supported format) and the rounding of their AQI."""
+    from evaluation.frames import hourly_wide
+
+    batches, records = _parse_files(files, "air")
     city_level = all(b.dataset == "air_city_archive" for b in batches)
     # CNEMC publishes city AQI as the maximum IAQI rounded half up, station AQI rounded up
     # (HJ 633 §6.2); we reproduce each publication as it is made (see standards.hj633).
@@ -208,22 +217,10 @@ def _cmd_air_summary(args: argparse.Namespace) -> int:
 
 def _water_frames(files: list[Path]):
     """Samples of all water files (any supported form), their source kind, and the sections."""
-    import pandas as pd
-
     from evaluation.water import samples_wide
-    from ingest.base import IngestError
-    from ingest.registry import adapter_for
     from ingest.section_config import load_sections
 
-    batches = []
-    for path in files:
-        try:
-            batches.append(adapter_for(path).parse(path))
-        except IngestError as exc:
-            raise SystemExit(f"error: {exc}") from None
-    if any(b.domain != "water" for b in batches):
-        raise SystemExit("error: not a water file: " + ", ".join(str(b.path) for b in batches if b.domain != "water"))
-    records = pd.concat([b.records for b in batches], ignore_index=True)
+    batches, records = _parse_files(files, "water")
     source = "manual" if all(b.dataset == "water_manual_monthly" for b in batches) else "automatic"
     sections = load_sections().rename(columns={"code": "site"})
     return samples_wide(records), source, sections

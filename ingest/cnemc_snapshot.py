@@ -26,22 +26,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ingest import cnemc_air
 from ingest.base import BEIJING, REJECT_COLUMNS, Adapter, IngestError, ParsedBatch, melt_wide
 
 DATASET = "air_station_snapshot"
 SOURCE = "cnemc_air_snapshot"
 
-UG, MG = "µg/m³", "mg/m³"
-#: source property → (parameter code, unit). Note the ozone swap of this format (module doc).
-VALUE_COLUMNS: dict[str, tuple[str, str]] = {
-    "pm2_5": ("pm25", UG), "pm2_5_24h": ("pm25_24h", UG),
-    "pm10": ("pm10", UG), "pm10_24h": ("pm10_24h", UG),
-    "so2": ("so2", UG), "so2_24h": ("so2_24h", UG),
-    "no2": ("no2", UG), "no2_24h": ("no2_24h", UG),
-    "co": ("co", MG), "co_24h": ("co_24h", MG),
-    "o3_24h": ("o3", UG), "o3": ("o3_1h_max24h", UG),
-    "o3_8h_24h": ("o3_8h", UG), "o3_8h": ("o3_8h_max24h", UG),
-}
+#: source property → (parameter code, unit): the hourly publication's columns, with the same
+#: ozone swap (module doc), the published AQI stored as ``aqi_published``.
+VALUE_COLUMNS: dict[str, tuple[str, str]] = cnemc_air.VALUE_COLUMNS
 ID_COLUMNS = ("timepoint", "stationcode")
 PUBLISHED_COLUMNS = ("aqi", "primarypollutant", "quality")
 #: Texts of this format meaning "no value" (besides ingest.base.MISSING_MARKERS).

@@ -196,7 +196,7 @@ def test_snapshot_adapter_records_and_line_numbers(snapshot):
     assert (snapshot.dataset, snapshot.source_code, snapshot.lines_read) == ("air_station_snapshot",
                                                                              "cnemc_air_snapshot", 1495)
     assert cnemc_snapshot.ADAPTER.parse is cnemc_snapshot.parse
-    assert len(snapshot.records) == 1495 * 14 and snapshot.line_rejects.empty
+    assert len(snapshot.records) == 1495 * 15 and snapshot.line_rejects.empty
     # line_no = feature index + 1: the first feature is 1001A, feature 657 is 1792A
     first = snapshot.records.query("line_no == 1")
     assert set(first["site_code"]) == {"1001A"}
@@ -205,7 +205,9 @@ def test_snapshot_adapter_records_and_line_numbers(snapshot):
     assert set(snapshot.records["observed_at"]) == {pd.Timestamp("2017-07-07 16:00", tz="Asia/Shanghai")}
     # "-;" is this publisher's empty cell: missing, raw text kept
     empty = snapshot.records[snapshot.records["raw_value"] == "-;"]
-    assert len(empty) == 599 and (empty["source_flag"] == "missing").all() and empty["value"].isna().all()
+    # 599 concentration cells, and the 33 withheld AQIs (32 stations without data, and 1792A)
+    assert (empty["parameter"] != "aqi_published").sum() == 599 and (empty["parameter"] == "aqi_published").sum() == 33
+    assert (empty["source_flag"] == "missing").all() and empty["value"].isna().all()
     assert (snapshot.records.loc[snapshot.records["raw_value"] != "-;", "source_flag"] == "normal").all()
     pub = snapshot.published.set_index("site_code")
     assert pub.loc["1001A", ["aqi", "primary_pollutant", "quality"]].tolist() == [55, "臭氧1小时", "良"]
@@ -227,7 +229,7 @@ def test_snapshot_adapter_rejects_and_errors(tmp_path):
     batch = cnemc_snapshot.parse(path)
     assert batch.line_rejects[["line_no", "reason_code"]].values.tolist() == [
         [2, "bad_feature"], [3, "bad_time"], [4, "missing_site"]]
-    assert set(batch.records["line_no"]) == {1} and batch.rows_read == 14 + 3
+    assert set(batch.records["line_no"]) == {1} and batch.rows_read == 15 + 3
 
     bad = tmp_path / "bad.json"
     bad.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")

@@ -25,34 +25,29 @@ def _load_yaml(path: Path):
         return yaml.safe_load(fh)
 
 
+def _upsert_by_code(conn: psycopg.Connection, table: str, cols: tuple[str, ...], rows: list[dict]) -> int:
+    """Insert or update rows keyed by ``code`` (the first column), touching only changed rows."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            f"""INSERT INTO {table} ({", ".join(cols)})
+                VALUES ({", ".join("%s" for _ in cols)})
+                ON CONFLICT (code) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in cols[1:])}
+                WHERE ({", ".join(f"{table}.{c}" for c in cols[1:])})
+                      IS DISTINCT FROM ({", ".join(f"excluded.{c}" for c in cols[1:])})""",
+            [tuple(r.get(c) for c in cols) for r in rows],
+        )
+    return len(rows)
+
+
 def sync_parameters(conn: psycopg.Connection, path: Path = CONFIG_DIR / "parameters.yaml") -> int:
     rows = [dict(p, domain=domain) for domain, items in _load_yaml(path).items() for p in items]
     cols = ("code", "domain", "name_zh", "name_en", "unit", "averaging", "valid_min", "valid_max", "decimals", "notes")
-    with conn.cursor() as cur:
-        cur.executemany(
-            f"""INSERT INTO registry.parameter ({", ".join(cols)})
-                VALUES ({", ".join("%s" for _ in cols)})
-                ON CONFLICT (code) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in cols[1:])}
-                WHERE ({", ".join(f"registry.parameter.{c}" for c in cols[1:])})
-                      IS DISTINCT FROM ({", ".join(f"excluded.{c}" for c in cols[1:])})""",
-            [tuple(r.get(c) for c in cols) for r in rows],
-        )
-    return len(rows)
+    return _upsert_by_code(conn, "registry.parameter", cols, rows)
 
 
 def sync_data_sources(conn: psycopg.Connection, path: Path = CONFIG_DIR / "data_sources.yaml") -> int:
-    rows = _load_yaml(path)
     cols = ("code", "name_zh", "publisher", "domain", "format", "cadence", "url", "notes")
-    with conn.cursor() as cur:
-        cur.executemany(
-            f"""INSERT INTO registry.data_source ({", ".join(cols)})
-                VALUES ({", ".join("%s" for _ in cols)})
-                ON CONFLICT (code) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in cols[1:])}
-                WHERE ({", ".join(f"registry.data_source.{c}" for c in cols[1:])})
-                      IS DISTINCT FROM ({", ".join(f"excluded.{c}" for c in cols[1:])})""",
-            [tuple(r.get(c) for c in cols) for r in rows],
-        )
-    return len(rows)
+    return _upsert_by_code(conn, "registry.data_source", cols, _load_yaml(path))
 
 
 def upsert_sites(conn: psycopg.Connection, sites: pd.DataFrame, config_source: str) -> int:
