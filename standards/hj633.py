@@ -400,8 +400,9 @@ def _assemble(
     cls = np.searchsorted(_UPPER, np.where(has_aqi, aqi, 0.0), side="left")
 
     def pick(values: list[str]) -> pd.Series:
-        chosen = np.where(has_aqi, np.asarray(values, dtype=object)[cls], None)
-        return pd.Series(chosen, index=index, dtype="string")
+        # Categorical from codes: no per-row string objects (national scale); NA without an AQI.
+        codes = np.where(has_aqi, np.minimum(cls, len(values) - 1), -1)
+        return pd.Series(pd.Categorical.from_codes(codes, categories=values), index=index)
 
     out = pd.DataFrame({f"iaqi_{k}": shown[k] for k in keys}, index=index)
     out["aqi"] = pd.Series(aqi, index=index).astype("Int64")  # integral floats; NaN → <NA>
