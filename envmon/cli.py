@@ -257,6 +257,108 @@ def _cmd_water_monthly(args: argparse.Namespace) -> int:
     return 0
 
 
+def _display_width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(width - _display_width(text), 0)
+
+
+def _fmt_number(value: float | None) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _target_rows(statuses: list) -> tuple[list[list[str]], list[str]]:
+    """Table cells (Chinese) and footnotes (why a value is missing, how the year is going)."""
+    from targets.status import STATUS_MARKS
+
+    symbols = {"ge": "≥", "le": "≤", "eq": "="}
+    rows: list[list[str]] = []
+    notes: dict[str, list[str]] = {}  # same note → one line listing the targets
+    for s in statuses:
+        t, a, act = s.target, s.assessment, s.actual
+        unit = f" {t.unit}" if t.unit else ""
+        if t.comparator == "assigned" and t.target_value is None:
+            goal = f"{t.assigned_by or '上级'}下达（未录入）"
+        else:
+            goal = f"{symbols[t.effective_comparator]} {_fmt_number(t.target_value)}{unit}"
+        actual = "—" if act.value is None else f"{_fmt_number(round(act.value, 2))}{unit}"
+        gap = "—" if a.gap is None else f"{a.gap:+.2f}".rstrip("0").rstrip(".")
+        scope = s.scope.name_zh + ("*" if s.scope.kind == "central_city" else "")
+        rows.append([t.id, t.name_zh, scope, actual, goal, gap, STATUS_MARKS[a.status]])
+        note = ""
+        if act.ytd is not None and act.value is not None and t.methodology == "good_day_ratio_ytd":
+            note = (f"{act.detail['year']}年至{s.evaluated_on:%m-%d}：有效 {act.ytd.valid_days} 天，"
+                    f"优良 {act.ytd.good_days} 天")
+            if a.good_days_allowed is not None:
+                rest = act.ytd.remaining_days
+                if a.projection is not None:
+                    note += f"；年末预测 {_fmt_number(round(a.projection, 1))} %"
+                if a.good_days_allowed >= 0:
+                    note += f"；余下 {rest} 天中至多 {a.good_days_allowed} 天可非优良"
+                elif rest == 0:
+                    note += f"；全年比目标少 {-a.good_days_allowed} 个优良天"
+                else:
+                    note += f"；即使余下 {rest} 天全部优良，仍差 {-a.good_days_allowed} 个优良天"
+        elif act.ytd is not None and act.value is not None and a.projection is not None:
+            projection = _fmt_number(round(a.projection, 1))
+            note = f"{act.detail['year']}年至{s.evaluated_on:%m-%d}；年末预测 {projection}{unit}"
+        elif "n_judged" in act.detail and act.value is not None:
+            note = f"已评价断面 {act.detail['n_judged']}/{act.detail['n_sections']}（{act.period}）"
+            if act.detail.get("not_judged"):
+                note += "，未评价：" + "、".join(n["section"] for n in act.detail["not_judged"])
+        elif act.insufficient_reason:
+            note = act.insufficient_reason
+        if s.evaluated_on != s.as_of:
+            note = f"按期限年 {s.evaluated_on} 评价" + (f"；{note}" if note else "")
+        if note:
+            notes.setdefault(note, []).append(t.id)
+    return rows, [f"  {', '.join(ids)}: {note}" for note, ids in notes.items()]
+
+
+def _cmd_targets_status(args: argparse.Namespace) -> int:
+    import datetime as dt
+    from collections import Counter
+    from zoneinfo import ZoneInfo
+
+    from targets.refresh import refresh_targets
+    from targets.registry import TargetConfigError
+    from targets.status import STATUS_MARKS, STATUSES
+    from warehouse.db import connect
+
+    try:
+        as_of = (dt.date.fromisoformat(args.as_of) if args.as_of
+                 else dt.datetime.now(ZoneInfo("Asia/Shanghai")).date())
+    except ValueError:
+        raise SystemExit(f"error: --as-of {args.as_of!r} is not a date (YYYY-MM-DD)") from None
+    try:
+        with connect() as conn:
+            statuses = refresh_targets(conn, as_of)
+    except TargetConfigError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    header = ["编号", "指标", "范围", "实际值", "目标", "差距", "状态"]
+    rows, notes = _target_rows(statuses)
+    widths = [max(_display_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    print(f"乐山市规划目标进展（截至 {as_of.isoformat()}，已写入 derived.target_status）")
+    for row in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    counts = Counter(s.assessment.status for s in statuses)
+    print("合计：" + "，".join(f"{STATUS_MARKS[k]} {counts[k]}" for k in STATUSES if counts[k]))
+    central = next((s.scope for s in statuses if s.scope.kind == "central_city"), None)
+    if central is not None and central.note:
+        print(f"* {central.name_zh}：{central.note}")
+    if notes:
+        print("说明：")
+        print("\n".join(notes))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="envmon", description="Leshan environmental monitoring pipeline")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -311,6 +413,13 @@ def build_parser() -> argparse.ArgumentParser:
     monthly.add_argument("files", nargs="+", type=Path)
     monthly.add_argument("--month", help="only this month (YYYY-MM)")
     monthly.set_defaults(func=_cmd_water_monthly)
+
+    targets = sub.add_parser("targets", help="the plans' targets: status of every target on a date")
+    targets_sub = targets.add_subparsers(dest="targets_command", required=True, metavar="ACTION")
+    status = targets_sub.add_parser("status", help="compute, store and print every target's status "
+                                                  "(actual, target, gap, met / on course / at risk / missed)")
+    status.add_argument("--as-of", dest="as_of", help="as-of date YYYY-MM-DD (default: today, Beijing time)")
+    status.set_defaults(func=_cmd_targets_status)
 
     run = sub.add_parser("run", help="the main job: run the pipeline DAGs on the data directory and summarise")
     run.add_argument("--data-dir", type=Path, default=settings.data_dir(), help="input data (default: bundled data/)")

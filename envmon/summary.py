@@ -29,6 +29,13 @@ def collect(url: str | None = None) -> dict[str, object]:
         derived = {t: conn.execute(f"SELECT count(*) FROM derived.{t}").fetchone()[0]
                    for t in ("air_hour_aqi", "air_station_day", "air_city_day", "air_city_month", "air_city_year",
                              "water_sample_class", "water_section_day", "water_section_month", "water_area_month")}
+        year_end = conn.execute("""SELECT max(as_of) FROM derived.target_status
+                                    WHERE extract(month FROM as_of) = 12 AND extract(day FROM as_of) = 31""").fetchone()[0]
+        targets = conn.execute("""
+            SELECT t.target_id, t.name_zh, s.actual, s.unit, s.target_value, s.status
+            FROM derived.target_status s JOIN registry.target t USING (target_id)
+            WHERE s.as_of = %s AND s.status NOT IN ('insufficient_data', 'not_set')
+            ORDER BY t.target_id""", (year_end,)).fetchall() if year_end else []
         sections = conn.execute("""
             SELECT s.name_zh, s.target_class, m.month, m.class_label, m.compliant, m.n_valid, m.main_pollutants
             FROM registry.site s
@@ -38,7 +45,7 @@ def collect(url: str | None = None) -> dict[str, object]:
             WHERE s.kind = 'water_section' AND s.config_source = 'config/sections.yaml'
             ORDER BY s.name_zh""").fetchall()
     return {"caps": caps, "loads": loads, "tables": tables, "reasons": reasons, "sites": sites, "years": years,
-            "derived": derived, "sections": sections}
+            "derived": derived, "sections": sections, "year_end": year_end, "targets": targets}
 
 
 def print_summary(url: str | None = None, elapsed: float | None = None) -> None:
@@ -71,6 +78,10 @@ def print_summary(url: str | None = None, elapsed: float | None = None) -> None:
         verdict = "meets" if compliant else "MISSES"
         print(f"  {name} {month:%Y-%m}: class {label} ({n_valid} valid samples), {verdict} target "
               f"{_CLASS[target]}{'; ' + pollutants if pollutants else ''}")
+    if info["targets"]:
+        print(f"targets of the plans as of {info['year_end']} (all: envmon targets status --as-of {info['year_end']}):")
+        for target_id, name, actual, unit, value, status in info["targets"]:
+            print(f"  {target_id:4s} {name}: {_fmt(actual, 'g')} {unit or ''} vs {_fmt(value, 'g')} — {status}")
     print(f"outputs: {settings.output_dir()} (dashboards and exports arrive with later stages)")
     if elapsed is not None:
         print(f"elapsed: {elapsed:.1f} s")

@@ -163,7 +163,8 @@ def prepare_with_stations(data_dir: Path, url: str | None = None) -> dict[str, o
 
 
 def refresh_indicators(url: str | None = None) -> dict[str, int]:
-    """Recompute the derived tables for the days the loads touched (drains ``ops.dirty_day``)."""
+    """Recompute the derived tables for the days the loads touched (drains ``ops.dirty_day``),
+    then the targets' status as of the latest day with data (see :func:`refresh_target_status`)."""
     from dataclasses import asdict
 
     from evaluation.air_refresh import refresh_air
@@ -173,4 +174,28 @@ def refresh_indicators(url: str | None = None) -> dict[str, int]:
     with connect(url) as conn:
         air = {f"air_{k}": v for k, v in asdict(refresh_air(conn)).items()}
         water = {f"water_{k}": v for k, v in asdict(refresh_water(conn)).items()}
-    return {**air, **water}
+    return {**air, **water, "targets": refresh_target_status(url)}
+
+
+def status_dates(conn: psycopg.Connection) -> list:
+    """As-of dates worth a target status: the latest day with city air data, and the last day of
+    every calendar year the air data complete (a backfilled year is judged on its own 31 Dec)."""
+    rows = conn.execute("""
+        SELECT max(day) FROM derived.air_city_day
+        UNION
+        SELECT period_end FROM derived.air_city_year
+        WHERE extract(month FROM period_end) = 12 AND extract(day FROM period_end) = 31""").fetchall()
+    return sorted(r[0] for r in rows if r[0] is not None)
+
+
+def refresh_target_status(url: str | None = None, as_of=None) -> int:
+    """Targets' status as of ``as_of``, or as of each of :func:`status_dates` (today when the
+    warehouse holds no air data yet). Returns the number of statuses written."""
+    import datetime as dt
+
+    from targets.refresh import refresh_targets
+    from warehouse.db import connect
+
+    with connect(url) as conn:
+        dates = [as_of] if as_of else (status_dates(conn) or [dt.date.today()])
+        return sum(len(refresh_targets(conn, day)) for day in dates)
