@@ -106,9 +106,27 @@ def _rule_context(domain: str):
         return RuleContext(site_ids=site_ids(conn), parameters=parameters(conn, domain), now=pd.Timestamp.now(tz="UTC"))
 
 
+def _require_current_schema() -> None:
+    """Commands that read or write the warehouse need its schema at the code's revision."""
+    import psycopg
+
+    from warehouse import migrate
+
+    try:
+        current, head = migrate.current_version(), migrate.head_version()
+    except Exception as exc:  # noqa: BLE001 — any connection failure gets the same advice
+        cause = exc.__cause__ if isinstance(exc.__cause__, psycopg.Error) else exc
+        raise SystemExit(f"error: cannot reach the warehouse at {settings.database_url()}: {cause}\n"
+                         "start the local cluster with `envmon db start` (or `./dev run`)") from None
+    if current != head:
+        raise SystemExit(f"error: the warehouse schema is at {current or 'empty'}, the code expects {head}: "
+                         "run `envmon db migrate`")
+
+
 def _cmd_load(args: argparse.Namespace) -> int:
     import uuid
 
+    _require_current_schema()
     from ingest.registry import adapter
     from pipeline.runs import run_loads
 
@@ -123,6 +141,7 @@ def _cmd_quality_docs(args: argparse.Namespace) -> int:
     from ingest.registry import adapter
     from quality.docs import build_data_docs
 
+    _require_current_schema()
     chosen = adapter(args.dataset)
     index = build_data_docs(chosen.parse(args.file), _rule_context(chosen.domain), args.out)
     print(f"Data Docs: {index}")
@@ -332,6 +351,7 @@ def _cmd_targets_status(args: argparse.Namespace) -> int:
     from targets.status import STATUS_MARKS, STATUSES
     from warehouse.db import connect
 
+    _require_current_schema()
     try:
         as_of = (dt.date.fromisoformat(args.as_of) if args.as_of
                  else dt.datetime.now(ZoneInfo("Asia/Shanghai")).date())

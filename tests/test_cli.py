@@ -61,3 +61,11 @@ def test_data_docs_are_built_on_demand(warehouse, tmp_path):
     suite_page = (tmp_path / "expectations" / "air_station_hourly.html").read_text(encoding="utf-8")
     assert "expect_column_values_to_be_between" in suite_page or "values must be" in suite_page.lower()
     assert list((tmp_path / "validations" / "air_station_hourly").rglob("*.html"))
+
+
+def test_database_commands_say_what_to_do_when_the_schema_is_behind(empty_db):
+    env = {**os.environ, "ENVMON_DATABASE_URL": empty_db}
+    proc = subprocess.run([ENVMON, "targets", "status"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == (f"error: the warehouse schema is at empty, the code expects "
+                                   f"{migrate.head_version()}: run `envmon db migrate`")
