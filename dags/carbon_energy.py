@@ -58,7 +58,8 @@ def carbon_energy():
 
     @task
     def refresh(_statistics: list[dict]) -> dict:
-        return carbon.refresh(runs.warehouse_url())
+        counts = carbon.refresh(runs.warehouse_url())
+        return {**counts, "targets": runs.refresh_target_status(runs.warehouse_url())}
 
     @task(retries=0)  # a file that failed to parse fails the same way on a retry
     def check(inventories: list[dict], statistics: list[dict]) -> None:

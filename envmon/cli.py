@@ -12,7 +12,7 @@ from pathlib import Path
 from envmon import settings
 
 #: DAGs the main job runs, in order, with their run configuration.
-MAIN_JOB_DAGS = ("air_quality", "water_quality")
+MAIN_JOB_DAGS = ("air_quality", "water_quality", "carbon_energy")
 
 
 def _cmd_db_start(args: argparse.Namespace) -> int:

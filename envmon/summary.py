@@ -29,6 +29,9 @@ def collect(url: str | None = None) -> dict[str, object]:
         derived = {t: conn.execute(f"SELECT count(*) FROM derived.{t}").fetchone()[0]
                    for t in ("air_hour_aqi", "air_station_day", "air_city_day", "air_city_month", "air_city_year",
                              "water_sample_class", "water_section_day", "water_section_month", "water_area_month")}
+        carbon = conn.execute("""
+            SELECT year, co2_mt, intensity_t_per_10k_yuan, status, missing FROM derived.carbon_indicator
+            WHERE region = '乐山' AND co2_mt IS NOT NULL ORDER BY year DESC LIMIT 1""").fetchone()
         year_end = conn.execute("""SELECT max(as_of) FROM derived.target_status
                                     WHERE extract(month FROM as_of) = 12 AND extract(day FROM as_of) = 31""").fetchone()[0]
         targets = conn.execute("""
@@ -45,7 +48,7 @@ def collect(url: str | None = None) -> dict[str, object]:
             WHERE s.kind = 'water_section' AND s.config_source = 'config/sections.yaml'
             ORDER BY s.name_zh""").fetchall()
     return {"caps": caps, "loads": loads, "tables": tables, "reasons": reasons, "sites": sites, "years": years,
-            "derived": derived, "sections": sections, "year_end": year_end, "targets": targets}
+            "derived": derived, "sections": sections, "year_end": year_end, "targets": targets, "carbon": carbon}
 
 
 def print_summary(url: str | None = None, elapsed: float | None = None) -> None:
@@ -78,6 +81,10 @@ def print_summary(url: str | None = None, elapsed: float | None = None) -> None:
         verdict = "meets" if compliant else "MISSES"
         print(f"  {name} {month:%Y-%m}: class {label} ({n_valid} valid samples), {verdict} target "
               f"{_CLASS[target]}{'; ' + pollutants if pollutants else ''}")
+    if info["carbon"]:
+        year, co2, intensity, status, missing = info["carbon"]
+        print(f"carbon: Leshan CO2 {year} {co2:.2f} Mt (CEADs); intensity "
+              + (f"{intensity:.2f} t/万元" if intensity is not None else f"not computed — missing {missing}"))
     if info["targets"]:
         print(f"targets of the plans as of {info['year_end']} (all: envmon targets status --as-of {info['year_end']}):")
         for target_id, name, actual, unit, value, status in info["targets"]:

@@ -20,6 +20,8 @@ STATE = [
     "SELECT count(*) FROM ops.measurement_revision",
     "SELECT code, updated_at FROM registry.site ORDER BY 1",
     "SELECT * FROM derived.air_city_year ORDER BY site_id, period_start",
+    "SELECT * FROM derived.target_status ORDER BY target_id, as_of",
+    "SELECT * FROM derived.carbon_indicator ORDER BY region, year",
 ]
 
 
@@ -44,7 +46,11 @@ def test_main_job_loads_the_bundled_data_and_a_second_run_changes_nothing(airflo
     assert "乐山市 2022 (through 12-31): good days 300/362 = 82.9 %, heavy-pollution days 0, PM2.5 40 µg/m³" in out
     first = _state(empty_db)
     assert len(first[0]) == 1500 + 130755
-    assert len(first[3]) == 367 + 1 + 6 + 1  # air files, the water archive, 6 GBK snapshots, the monthly file
+    # air files, the water archive, 6 GBK snapshots, the monthly file, 2 CEADs workbooks
+    assert len(first[3]) == 367 + 1 + 6 + 1 + 2
+    assert "DAG carbon_energy: success" in out
+    assert "carbon: Leshan CO2 2018 30.81 Mt (CEADs)" in out
+    assert "A1   中心城区空气质量优良天数比例: 82.9 % vs 88 — at_risk" in out
     assert "DAG water_quality: success" in out
     assert "悦来渡口 2022-12: class II (175 valid samples), meets target III" in out
 
