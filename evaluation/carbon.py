@@ -19,6 +19,7 @@ figure of the row lacked (``co2 2017; gdp_constant 2017; population 2017; …``)
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -32,6 +33,8 @@ from psycopg import sql
 from ingest import ceads, statistics_template
 from ingest.base import IngestError, file_checksum
 from ingest.ceads import TableBatch
+from quality import gate as quality_gate
+from quality.tables import SUITES
 from standards import carbon as std
 from warehouse import load as wh
 from warehouse.derived import upsert_frame
@@ -147,6 +150,25 @@ def _quarantine_frame(batch: TableBatch) -> pd.DataFrame:
     return rejects
 
 
+def _reject(conn: psycopg.Connection, batch: TableBatch, gate, load_id: int) -> CarbonLoadReport:
+    """A file failing its gate is kept whole in quarantine (reason gate_failed), nothing stored."""
+    failed = "; ".join(o.expectation for o in gate.failures() if o.severity == "critical")
+    whole = pd.DataFrame({
+        "line_no": batch.records["line_no"], "field": None, "reason_code": "gate_failed",
+        "message": f"{batch.path.name}: batch failed its quality gate: {failed}",
+        "raw": [json.dumps(r, ensure_ascii=False, default=str) for r in batch.records.to_dict(orient="records")],
+    })
+    with conn.transaction():
+        wh.write_validation(conn, load_id, gate)
+        quarantined = wh.write_quarantine(conn, load_id, pd.concat([whole, _quarantine_frame(batch)],
+                                                                   ignore_index=True))
+        wh.finish_load(conn, load_id, status="rejected", gate_passed=False, lines_read=batch.lines_read,
+                       rows_read=batch.rows_read, rows_quarantined=quarantined,
+                       error=f"quality gate failed: {failed}")
+    return CarbonLoadReport(str(batch.path), batch.dataset, "rejected", load_id, rows_read=batch.rows_read,
+                            rows_quarantined=quarantined, error=f"quality gate failed: {failed}")
+
+
 def _load(conn: psycopg.Connection, path: Path | str, dataset: str, source_code: str,
           parse: Callable[[Path], TableBatch], table: str, key: list[str], columns: list[str], run_id: str,
           force: bool) -> CarbonLoadReport:
@@ -158,11 +180,17 @@ def _load(conn: psycopg.Connection, path: Path | str, dataset: str, source_code:
                             file_bytes=size, run_id=run_id)
     try:
         batch = parse(path)
+        gate = quality_gate.run_table(dataset, batch.records, SUITES[dataset]()) if len(batch.records) else None
+        if gate is not None and not gate.passed:
+            return _reject(conn, batch, gate, load_id)
         with conn.transaction():
+            if gate is not None:
+                wh.write_validation(conn, load_id, gate)
             quarantined = wh.write_quarantine(conn, load_id, _quarantine_frame(batch))
             counts = _upsert(conn, table, batch.records[columns].assign(load_id=load_id), key)
             removed = _remove_dropped(conn, table, key, path, dataset, load_id)
-            wh.finish_load(conn, load_id, status="loaded", lines_read=batch.lines_read, rows_read=batch.rows_read,
+            wh.finish_load(conn, load_id, status="loaded", gate_passed=True if gate else None,
+                           lines_read=batch.lines_read, rows_read=batch.rows_read,
                            rows_stored=counts.stored, rows_quarantined=quarantined, counts=counts)
     except psycopg.OperationalError:
         raise  # the server went away: the transaction rolled back whole; let the task retry

@@ -104,14 +104,23 @@ def suite_for(batch: ParsedBatch, ctx: RuleContext) -> gx.ExpectationSuite:
     return gx.ExpectationSuite(name=f"{batch.dataset}", expectations=expectations)
 
 
+def run_table(suite_name: str, frame: pd.DataFrame, expectations: list) -> GateResult:
+    """The gate for files bound for an ``obs`` table other than the measurements (carbon
+    inventories, the bureau's statistics): the same ephemeral context and result shape."""
+    return _validate(suite_name, frame, expectations)
+
+
 def run(batch: ParsedBatch, ctx: RuleContext) -> GateResult:
-    context, batch_definition = _context()
-    suite = suite_for(batch, ctx)
-    name = f"{batch.dataset}-{uuid.uuid4().hex}"
-    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=suite.expectations))
     frame = gate_frame(batch.records, ctx)
     shares = frame.groupby("parameter")["parameter_out_of_range_share"].first()
     wholesale = sorted(shares[shares > 1 - GATE_MOSTLY].index)
+    return _validate(batch.dataset, frame, suite_for(batch, ctx).expectations, wholesale)
+
+
+def _validate(suite_name: str, frame: pd.DataFrame, expectations: list, wholesale: list[str] | None = None) -> GateResult:
+    context, batch_definition = _context()
+    name = f"{suite_name}-{uuid.uuid4().hex}"
+    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
     try:
         validation = gx.ValidationDefinition(data=batch_definition, suite=suite, name=name)
         result = validation.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
@@ -124,7 +133,7 @@ def run(batch: ParsedBatch, ctx: RuleContext) -> GateResult:
                     if k in ("observed_value", "element_count", "unexpected_count", "unexpected_percent",
                              "partial_unexpected_list")}
         if cfg.kwargs.get("column") == "parameter_out_of_range_share":
-            observed["parameters"] = wholesale
+            observed["parameters"] = wholesale or []
         if r.exception_info and r.exception_info.get("raised_exception"):
             observed["exception"] = r.exception_info.get("exception_message")
         condition = cfg.kwargs.get("row_condition")
@@ -137,4 +146,4 @@ def run(batch: ParsedBatch, ctx: RuleContext) -> GateResult:
             success=bool(r.success),
             observed=_json_safe(json.loads(json.dumps(observed, default=str))),
         ))
-    return GateResult(suite=batch.dataset, outcomes=tuple(outcomes))
+    return GateResult(suite=suite_name, outcomes=tuple(outcomes))

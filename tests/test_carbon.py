@@ -464,3 +464,25 @@ def test_inputs_watch_announces_only_files_not_loaded_yet(airflow_db, empty_db, 
     for kind in ("city_inventory", "province_inventory"):
         carbon.load_inputs(kind, data_dir(), "test", empty_db)
     assert carbon.changed_inputs(data_dir(), empty_db) == []
+
+
+def test_inventory_in_the_wrong_unit_fails_its_gate_and_is_quarantined_whole(warehouse, tmp_path):
+    """Tonnes instead of Mt (× 10⁶): every value is impossible; nothing of the file is stored."""
+    from evaluation.carbon import load_city_inventory
+
+    csv = tmp_path / "CEADS_290cities_emission_vector_MtCO2.csv"
+    frame = pd.read_csv(shared("carbon", "CEADS_290cities_emission_vector_MtCO2.csv"))
+    value = [c for c in frame.columns if c.lower().startswith("emission")][0]
+    frame[value] = frame[value] * 1e6
+    frame.to_csv(csv, index=False)
+    with connect(warehouse) as conn:
+        report = load_city_inventory(conn, csv, run_id="gate")
+        assert report.status == "rejected"
+        assert conn.execute("SELECT count(*) FROM obs.carbon_emission").fetchone()[0] == 0
+        status, gate, read, quarantined = conn.execute(
+            "SELECT status, gate_passed, rows_read, rows_quarantined FROM ops.load_log WHERE load_id = %s",
+            (report.load_id,)).fetchone()
+        assert (status, gate, quarantined) == ("rejected", False, read) and read > 3_900
+        failed = conn.execute("SELECT column_name FROM ops.validation_result WHERE load_id = %s AND NOT success",
+                              (report.load_id,)).fetchall()
+        assert failed == [("co2_mt",)]
