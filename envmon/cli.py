@@ -89,7 +89,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"DAG {dag_id}: {run.state}")
         if str(run.state) != "success":
             failed.append(dag_id)
+    from dashboards.build import build as build_dashboards
     from envmon.summary import print_summary
+
+    build_dashboards(settings.output_dir() / "grafana")
 
     print_summary(elapsed=time.monotonic() - started)
     return 1 if failed else 0
@@ -379,6 +382,14 @@ def _cmd_targets_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dashboards_build(args: argparse.Namespace) -> int:
+    from dashboards.build import build
+
+    for path in build(args.out):
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="envmon", description="Leshan environmental monitoring pipeline")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -440,6 +451,14 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "(actual, target, gap, met / on course / at risk / missed)")
     status.add_argument("--as-of", dest="as_of", help="as-of date YYYY-MM-DD (default: today, Beijing time)")
     status.set_defaults(func=_cmd_targets_status)
+
+    dashboards = sub.add_parser("dashboards", help="Grafana dashboards and provisioning generated from code")
+    dashboards_sub = dashboards.add_subparsers(dest="dashboards_command", required=True, metavar="ACTION")
+    dashboards_build = dashboards_sub.add_parser(
+        "build", help="write dashboards/json/*.json and dashboards/provisioning/ (grafana-foundation-sdk)")
+    dashboards_build.add_argument("--out", type=Path, default=None,
+                                  help="output directory (default: the repository's dashboards/)")
+    dashboards_build.set_defaults(func=_cmd_dashboards_build)
 
     run = sub.add_parser("run", help="the main job: run the pipeline DAGs on the data directory and summarise")
     run.add_argument("--data-dir", type=Path, default=settings.data_dir(), help="input data (default: bundled data/)")

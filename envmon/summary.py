@@ -89,7 +89,8 @@ def print_summary(url: str | None = None, elapsed: float | None = None) -> None:
         print(f"targets of the plans as of {info['year_end']} (all: envmon targets status --as-of {info['year_end']}):")
         for target_id, name, actual, unit, value, status in info["targets"]:
             print(f"  {target_id:4s} {name}: {_fmt(actual, 'g')} {unit or ''} vs {_fmt(value, 'g')} — {status}")
-    print(f"outputs: {settings.output_dir()} (dashboards and exports arrive with later stages)")
+    print(f"outputs: Grafana provisioning (dashboards JSON, datasource) in {settings.output_dir() / 'grafana'} "
+          f"(the same as the committed dashboards/ that docker-compose mounts); monthly exports arrive with #7")
     if elapsed is not None:
         print(f"elapsed: {elapsed:.1f} s")
 
