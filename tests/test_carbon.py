@@ -399,7 +399,7 @@ def _bag():
     return DagBag(dag_folder=str(REPO_ROOT / "dags"))
 
 
-def test_carbon_energy_dag_is_scheduled_on_its_input_files():
+def test_carbon_energy_dag_is_scheduled_on_its_input_files(airflow_db):
     bag = _bag()
     assert bag.import_errors == {}
     dag = bag.get_dag("carbon_energy")

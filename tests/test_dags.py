@@ -13,7 +13,8 @@ def _bag() -> DagBag:
     return DagBag(dag_folder=str(REPO_ROOT / "dags"))
 
 
-def test_dag_files_import_without_errors():
+def test_dag_files_import_without_errors(airflow_db):
+    """DagBag parsing of Asset-scheduled DAGs reads the metadata database: it must exist."""
     bag = _bag()
     assert bag.import_errors == {}
     assert {"smoke_load", "air_quality"} <= set(bag.dag_ids)
