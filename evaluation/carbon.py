@@ -37,7 +37,8 @@ from quality import gate as quality_gate
 from quality.tables import SUITES
 from standards import carbon as std
 from warehouse import load as wh
-from warehouse.derived import upsert_frame
+from warehouse.derived import stage_table, upsert_frame
+from warehouse.load import LoadReport
 
 log = logging.getLogger(__name__)
 
@@ -66,26 +67,6 @@ REDUCTION_COLUMNS = ["region", "indicator", "base_year", "year", "base_value", "
 
 
 @dataclass(frozen=True)
-class CarbonLoadReport:
-    """What one file load did (``as_dict`` for XCom; ``status`` failed → ``error`` names file/line/field)."""
-
-    file: str
-    dataset: str
-    status: str  # loaded | failed | already_loaded
-    load_id: int | None
-    rows_read: int = 0
-    rows_stored: int = 0
-    rows_quarantined: int = 0
-    rows_inserted: int = 0
-    rows_revised: int = 0
-    rows_removed: int = 0
-    error: str | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
 class CarbonRefreshReport:
     """Rows computed, rows actually (re)written, and stale rows deleted by :func:`refresh_carbon`."""
 
@@ -98,35 +79,6 @@ class CarbonRefreshReport:
 
 # --------------------------------------------------------------------------------------------- loading
 
-def _upsert(conn: psycopg.Connection, table: str, frame: pd.DataFrame, key: list[str]) -> wh.UpsertCounts:
-    """COPY into a temporary twin, then insert/update the rows whose values differ (``load_id`` is
-    not a value: an unchanged row keeps the load that first stored it)."""
-    schema, name = table.split(".")
-    stage = f"stage_{schema}_{name}"
-    ident = sql.Identifier
-    conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-                 .format(ident(stage), ident(schema, name)))
-    conn.execute(sql.SQL("TRUNCATE {}").format(ident(stage)))
-    if frame.empty:
-        return wh.UpsertCounts(0, 0, 0)
-    columns = list(frame.columns)
-    values = [c for c in columns if c not in key and c != "load_id"]
-    wh.copy_frame(conn, stage, frame, columns)
-    rows = conn.execute(sql.SQL("""
-        INSERT INTO {target} AS t ({cols}) SELECT {cols} FROM {stage}
-        ON CONFLICT ({key}) DO UPDATE SET {updates}, load_id = excluded.load_id
-        WHERE ({old}) IS DISTINCT FROM ({new})
-        RETURNING (xmax = 0)""").format(
-        target=ident(schema, name), stage=ident(stage), cols=sql.SQL(", ").join(map(ident, columns)),
-        key=sql.SQL(", ").join(map(ident, key)),
-        updates=sql.SQL(", ").join(sql.SQL("{} = excluded.{}").format(ident(c), ident(c)) for c in values),
-        old=sql.SQL(", ").join(sql.SQL("t.{}").format(ident(c)) for c in values),
-        new=sql.SQL(", ").join(sql.SQL("excluded.{}").format(ident(c)) for c in values),
-    )).fetchall()
-    inserted = sum(1 for (fresh,) in rows if fresh)
-    return wh.UpsertCounts(inserted=inserted, revised=len(rows) - inserted, unchanged=len(frame) - len(rows))
-
-
 def _remove_dropped(conn: psycopg.Connection, table: str, key: list[str], path: Path, dataset: str,
                     load_id: int) -> int:
     """Rows an earlier load of the same file stored that this version of the file no longer has."""
@@ -137,7 +89,7 @@ def _remove_dropped(conn: psycopg.Connection, table: str, key: list[str], path: 
         DELETE FROM {target} t USING ops.load_log l
         WHERE t.load_id = l.load_id AND l.file_path = %s AND l.dataset = %s AND l.load_id <> %s
           AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {match})""").format(
-        target=ident(schema, name), stage=ident(f"stage_{schema}_{name}"), match=match),
+        target=ident(schema, name), stage=ident(stage_table(table)), match=match),
         (str(path), dataset, load_id)).rowcount
 
 
@@ -150,7 +102,7 @@ def _quarantine_frame(batch: TableBatch) -> pd.DataFrame:
     return rejects
 
 
-def _reject(conn: psycopg.Connection, batch: TableBatch, gate, load_id: int) -> CarbonLoadReport:
+def _reject(conn: psycopg.Connection, batch: TableBatch, gate, load_id: int) -> LoadReport:
     """A file failing its gate is kept whole in quarantine (reason gate_failed), nothing stored."""
     failed = "; ".join(o.expectation for o in gate.failures() if o.severity == "critical")
     whole = pd.DataFrame({
@@ -165,17 +117,17 @@ def _reject(conn: psycopg.Connection, batch: TableBatch, gate, load_id: int) -> 
         wh.finish_load(conn, load_id, status="rejected", gate_passed=False, lines_read=batch.lines_read,
                        rows_read=batch.rows_read, rows_quarantined=quarantined,
                        error=f"quality gate failed: {failed}")
-    return CarbonLoadReport(str(batch.path), batch.dataset, "rejected", load_id, rows_read=batch.rows_read,
+    return LoadReport(str(batch.path), batch.dataset, "rejected", load_id, rows_read=batch.rows_read,
                             rows_quarantined=quarantined, error=f"quality gate failed: {failed}")
 
 
 def _load(conn: psycopg.Connection, path: Path | str, dataset: str, source_code: str,
           parse: Callable[[Path], TableBatch], table: str, key: list[str], columns: list[str], run_id: str,
-          force: bool) -> CarbonLoadReport:
+          force: bool) -> LoadReport:
     path = Path(path)
     checksum, size = file_checksum(path)
     if not force and (previous := wh.find_loaded(conn, dataset, checksum)) is not None:
-        return CarbonLoadReport(str(path), dataset, "already_loaded", previous)
+        return LoadReport(str(path), dataset, "already_loaded", previous)
     load_id = wh.begin_load(conn, dataset=dataset, source_code=source_code, file_path=str(path), checksum=checksum,
                             file_bytes=size, run_id=run_id)
     try:
@@ -187,7 +139,8 @@ def _load(conn: psycopg.Connection, path: Path | str, dataset: str, source_code:
             if gate is not None:
                 wh.write_validation(conn, load_id, gate)
             quarantined = wh.write_quarantine(conn, load_id, _quarantine_frame(batch))
-            counts = _upsert(conn, table, batch.records[columns].assign(load_id=load_id), key)
+            counts = upsert_frame(conn, table, batch.records[columns].assign(load_id=load_id), key,
+                                  not_compared=("load_id",), touch=None)
             removed = _remove_dropped(conn, table, key, path, dataset, load_id)
             wh.finish_load(conn, load_id, status="loaded", gate_passed=True if gate else None,
                            lines_read=batch.lines_read, rows_read=batch.rows_read,
@@ -199,23 +152,23 @@ def _load(conn: psycopg.Connection, path: Path | str, dataset: str, source_code:
         with conn.transaction():
             wh.finish_load(conn, load_id, status="failed", error=message)
         log.error("load of %s failed: %s", path, message)
-        return CarbonLoadReport(str(path), dataset, "failed", load_id, error=message)
+        return LoadReport(str(path), dataset, "failed", load_id, error=message)
     if removed:
         log.info("%s: %d row(s) of an earlier version of the file are gone from it and were removed", path, removed)
-    return CarbonLoadReport(str(path), dataset, "loaded", load_id, rows_read=batch.rows_read,
+    return LoadReport(str(path), dataset, "loaded", load_id, rows_read=batch.rows_read,
                             rows_stored=counts.stored, rows_quarantined=quarantined, rows_inserted=counts.inserted,
                             rows_revised=counts.revised, rows_removed=removed)
 
 
 def load_city_inventory(conn: psycopg.Connection, path: Path | str, run_id: str,
-                        force: bool = False) -> CarbonLoadReport:
+                        force: bool = False) -> LoadReport:
     """The CEADs city workbook (or its vector CSV) into ``obs.carbon_emission``."""
     return _load(conn, path, "carbon_city", "ceads_city", ceads.read_city_inventory, "obs.carbon_emission",
                  EMISSION_KEY, ceads.EMISSION_COLUMNS, run_id, force)
 
 
 def load_province_inventory(conn: psycopg.Connection, path: Path | str, run_id: str,
-                            force: bool = False) -> CarbonLoadReport:
+                            force: bool = False) -> LoadReport:
     """A CEADs provincial sector × fuel workbook (every province sheet) or one-sheet CSV."""
     return _load(conn, path, "carbon_province", "ceads_province", ceads.read_province_inventory,
                  "obs.carbon_emission", EMISSION_KEY, ceads.EMISSION_COLUMNS, run_id, force)
@@ -231,7 +184,7 @@ def known_regions(conn: psycopg.Connection) -> set[str]:
 
 
 def load_statistics(conn: psycopg.Connection, path: Path | str, run_id: str,
-                    force: bool = False) -> CarbonLoadReport:
+                    force: bool = False) -> LoadReport:
     """A filled bureau statistics template into ``obs.socioeconomic`` (regions checked against
     :func:`known_regions`)."""
     regions = known_regions(conn)
@@ -241,7 +194,7 @@ def load_statistics(conn: psycopg.Connection, path: Path | str, run_id: str,
                  columns, run_id, force)
 
 
-LOADERS: dict[str, Callable[..., CarbonLoadReport]] = {
+LOADERS: dict[str, Callable[..., LoadReport]] = {
     "city_inventory": load_city_inventory,
     "province_inventory": load_province_inventory,
     "statistics": load_statistics,
@@ -446,7 +399,8 @@ def reductions(table: pd.DataFrame, periods: Iterable[tuple[int, int]] = std.FYP
 
 def _replace(conn: psycopg.Connection, table: str, frame: pd.DataFrame, key: list[str]) -> tuple[int, int]:
     """Upsert ``frame`` and delete the table's rows whose key is not in it (an input that went away)."""
-    written = upsert_frame(conn, table, frame, key)
+    counts = upsert_frame(conn, table, frame, key)
+    written = counts.inserted + counts.revised
     schema, name = table.split(".")
     ident = sql.Identifier
     types = {"region": "text", "indicator": "text", "year": "int", "base_year": "int"}

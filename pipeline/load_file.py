@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -18,33 +17,10 @@ from ingest.base import Adapter, IngestError, ParsedBatch, file_checksum
 from quality import gate as quality_gate
 from quality.rules import RuleContext, split
 from warehouse import load as wh
+from warehouse.load import LoadReport
 from warehouse.registry import parameters, site_ids
 
 log = logging.getLogger(__name__)
-
-@dataclass(frozen=True)
-class LoadReport:
-    file: str
-    dataset: str
-    status: str  # loaded | rejected | failed | already_loaded
-    load_id: int | None
-    rows_read: int = 0
-    rows_stored: int = 0
-    rows_quarantined: int = 0
-    rows_inserted: int = 0
-    rows_revised: int = 0
-    error: str | None = None
-    first_time: pd.Timestamp | None = None
-    last_time: pd.Timestamp | None = None
-
-    def line(self) -> str:
-        if self.status == "already_loaded":
-            return f"{self.file}: unchanged since load #{self.load_id}, skipped"
-        if self.status == "failed":
-            return f"{self.file}: FAILED — {self.error}"
-        return (f"{self.file}: {self.status} (load #{self.load_id}) read {self.rows_read}, stored {self.rows_stored} "
-                f"({self.rows_inserted} new, {self.rows_revised} revised), quarantined {self.rows_quarantined}")
-
 
 def _raw_json(batch: ParsedBatch, line_nos: pd.Series) -> pd.Series:
     """The original line of each rejected row, as JSON text (column → cell)."""

@@ -144,12 +144,7 @@ def run_loads(adapter: Adapter, paths: Iterable[Path], run_id: str, url: str | N
 
     with connect(url) as conn:
         reports = load_files(conn, adapter, paths, run_id=run_id, force=force)
-    return [
-        {"file": r.file, "status": r.status, "load_id": r.load_id, "rows_read": r.rows_read,
-         "rows_stored": r.rows_stored, "rows_quarantined": r.rows_quarantined,
-         "rows_inserted": r.rows_inserted, "rows_revised": r.rows_revised, "error": r.error}
-        for r in reports
-    ]
+    return [r.as_dict() for r in reports]
 
 
 def prepare_with_stations(data_dir: Path, url: str | None = None) -> dict[str, object]:

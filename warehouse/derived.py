@@ -1,7 +1,9 @@
-"""Writing derived tables: COPY into a temporary twin, then one upsert that skips identical rows.
+"""The one COPY-upsert for whole-row tables: COPY into a temporary twin, then one upsert that skips
+identical rows.
 
-The same load path as the measurements (``warehouse.load.copy_frame``), so recomputing a day
-whose result did not change leaves the row — and its ``computed_at`` — untouched.
+Used for the derived tables and for the ``obs`` tables of non-measurement inputs (carbon,
+statistics). Recomputing a row whose result did not change leaves it — and its ``computed_at``
+or ``load_id`` — untouched, so re-running anything changes nothing.
 """
 
 from __future__ import annotations
@@ -10,32 +12,52 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from warehouse.load import copy_frame
+from warehouse.load import UpsertCounts, copy_frame
 
 
-def upsert_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame, key: list[str]) -> int:
-    """Insert or update ``frame`` (columns = target columns) by ``key``; returns rows written."""
-    if frame.empty:
-        return 0
+def stage_table(table: str) -> str:
+    """Name of the temporary twin of ``table`` (holds the last upserted frame until commit)."""
     schema, name = table.split(".")
-    stage = f"stage_{name}"
-    columns = list(frame.columns)
-    values = [c for c in columns if c not in key]
-    conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-                 .format(sql.Identifier(stage), sql.Identifier(schema, name)))
-    conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(stage)))
-    copy_frame(conn, stage, frame, columns)
+    return f"stage_{schema}_{name}"
+
+
+def upsert_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame, key: list[str],
+                 not_compared: tuple[str, ...] = (), touch: str | None = "computed_at") -> UpsertCounts:
+    """Insert or update ``frame`` (columns = target columns) by ``key``.
+
+    Columns in ``not_compared`` are written but do not make a row "changed" (e.g. ``load_id``:
+    an unchanged value keeps the load that first stored it). ``touch`` is set to now() on rows
+    that changed (None for tables without such a column). The staging twin is filled even for an
+    empty frame, so callers can compare the table against it afterwards.
+    """
+    schema, name = table.split(".")
+    stage = stage_table(table)
     ident = sql.Identifier
+    conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+                 .format(ident(stage), ident(schema, name)))
+    conn.execute(sql.SQL("TRUNCATE {}").format(ident(stage)))
+    if frame.empty:
+        return UpsertCounts(0, 0, 0)
+    columns = list(frame.columns)
+    copy_frame(conn, stage, frame, columns)
+    written = [c for c in columns if c not in key]
+    compared = [c for c in written if c not in not_compared]
+    updates = [sql.SQL("{} = excluded.{}").format(ident(c), ident(c)) for c in written]
+    if touch:
+        updates.append(sql.SQL("{} = now()").format(ident(touch)))
     statement = sql.SQL("""
         INSERT INTO {target} AS t ({cols}) SELECT {cols} FROM {stage}
-        ON CONFLICT ({key}) DO UPDATE SET {updates}, computed_at = now()
+        ON CONFLICT ({key}) DO UPDATE SET {updates}
         WHERE ({old}) IS DISTINCT FROM ({new})
+        RETURNING (xmax = 0)
     """).format(
         target=ident(schema, name), stage=ident(stage),
         cols=sql.SQL(", ").join(map(ident, columns)),
         key=sql.SQL(", ").join(map(ident, key)),
-        updates=sql.SQL(", ").join(sql.SQL("{} = excluded.{}").format(ident(c), ident(c)) for c in values),
-        old=sql.SQL(", ").join(sql.SQL("t.{}").format(ident(c)) for c in values),
-        new=sql.SQL(", ").join(sql.SQL("excluded.{}").format(ident(c)) for c in values),
+        updates=sql.SQL(", ").join(updates),
+        old=sql.SQL(", ").join(sql.SQL("t.{}").format(ident(c)) for c in compared),
+        new=sql.SQL(", ").join(sql.SQL("excluded.{}").format(ident(c)) for c in compared),
     )
-    return conn.execute(statement).rowcount
+    rows = conn.execute(statement).fetchall()
+    inserted = sum(1 for (fresh,) in rows if fresh)
+    return UpsertCounts(inserted=inserted, revised=len(rows) - inserted, unchanged=len(frame) - len(rows))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import pandas as pd
 import psycopg
@@ -40,6 +40,37 @@ class UpsertCounts:
     @property
     def stored(self) -> int:
         return self.inserted + self.revised + self.unchanged
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What one file load did; the same for measurement files and table files (carbon, statistics)."""
+
+    file: str
+    dataset: str
+    status: str  # loaded | rejected | failed | already_loaded
+    load_id: int | None
+    rows_read: int = 0
+    rows_stored: int = 0
+    rows_quarantined: int = 0
+    rows_inserted: int = 0
+    rows_revised: int = 0
+    rows_removed: int = 0  # table files: rows an earlier version of the same file held and this one lacks
+    error: str | None = None
+    first_time: pd.Timestamp | None = None
+    last_time: pd.Timestamp | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly (for XCom and summaries): the counts, without the time span."""
+        return {k: v for k, v in asdict(self).items() if k not in ("first_time", "last_time")}
+
+    def line(self) -> str:
+        if self.status == "already_loaded":
+            return f"{self.file}: unchanged since load #{self.load_id}, skipped"
+        if self.status == "failed":
+            return f"{self.file}: FAILED — {self.error}"
+        return (f"{self.file}: {self.status} (load #{self.load_id}) read {self.rows_read}, stored {self.rows_stored} "
+                f"({self.rows_inserted} new, {self.rows_revised} revised), quarantined {self.rows_quarantined}")
 
 
 def _csv_chunks(frame: pd.DataFrame, columns: list[str]) -> Iterator[bytes]:
