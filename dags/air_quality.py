@@ -3,7 +3,8 @@
 One mapped load task per publication (station hourly CSV, station snapshot GeoJSON, the
 china_cities / china_sites archives). Backfill any date range by triggering with ``date_from``
 / ``date_to`` (archive files are selected by the date in their name); files already loaded are
-recognised by checksum. Indicators are recomputed for exactly the days the loads touched.
+recognised by checksum. Indicators are recomputed for exactly the days the loads touched, then
+the alert conditions are evaluated and notified (alerts/).
 """
 
 from __future__ import annotations
@@ -49,11 +50,17 @@ def air_quality():
         return runs.refresh_indicators(runs.warehouse_url())
 
     @task
+    def alerts(_indicators) -> dict:
+        return runs.evaluate_and_notify(runs.warehouse_url())
+
+    @task
     def check(loaded) -> None:
         runs.raise_on_failed_files([report for reports in loaded for report in reports])
 
     loaded = load.expand(source=prepare())
-    compute_indicators(loaded) >> check(loaded)
+    indicators = compute_indicators(loaded)
+    alerts(indicators)
+    indicators >> check(loaded)
 
 
 air_quality()

@@ -2,7 +2,8 @@
 
 One mapped load task per publication (automatic archive CSV, saved GBK snapshots, the public
 page's JSON, the monthly manual results); classes and compliance are recomputed for exactly the
-days and months the loads touched. Trigger with another ``data_dir`` to backfill.
+days and months the loads touched, then the alert conditions are evaluated and notified
+(alerts/). Trigger with another ``data_dir`` to backfill.
 """
 
 from __future__ import annotations
@@ -45,11 +46,17 @@ def water_quality():
         return runs.refresh_indicators(runs.warehouse_url())
 
     @task
+    def alerts(_indicators) -> dict:
+        return runs.evaluate_and_notify(runs.warehouse_url())
+
+    @task
     def check(loaded) -> None:
         runs.raise_on_failed_files([report for reports in loaded for report in reports])
 
     loaded = load.expand(source=prepare())
-    compute_indicators(loaded) >> check(loaded)
+    indicators = compute_indicators(loaded)
+    alerts(indicators)
+    indicators >> check(loaded)
 
 
 water_quality()

@@ -1,0 +1,1 @@
+"""Alert conditions over the derived tables: evaluated in the pipeline and exported as Grafana rules."""
