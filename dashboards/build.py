@@ -3,6 +3,7 @@
     build(out_dir) → out_dir/json/<uid>.json
                      out_dir/provisioning/dashboards/envmon.yaml
                      out_dir/provisioning/datasources/envmon.yaml
+                     out_dir/provisioning/alerting/{rules,contact-points,policies}.yaml (alerts.grafana)
 
 The default ``out_dir`` is this package's directory, which docker-compose mounts into Grafana
 (``./dashboards/provisioning`` and ``./dashboards/json``).
@@ -14,7 +15,16 @@ import json
 from pathlib import Path
 
 import yaml
-from grafana_foundation_sdk.builders import barchart, stat, statetimeline, table, timeseries
+from grafana_foundation_sdk.builders import (
+    barchart,
+    geomap,
+    heatmap,
+    piechart,
+    stat,
+    statetimeline,
+    table,
+    timeseries,
+)
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.cog import builder as cogbuilder
@@ -22,6 +32,9 @@ from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
+from grafana_foundation_sdk.models import geomap as geomap_model
+from grafana_foundation_sdk.models import heatmap as heatmap_model
+from grafana_foundation_sdk.models import piechart as piechart_model
 
 from dashboards.panels import (
     DASHBOARDS,
@@ -29,8 +42,9 @@ from dashboards.panels import (
     DATASOURCE_UID,
     MAPPINGS,
     PANELS,
-    SECTION_VARIABLE_SQL,
+    VARIABLES,
     PanelSpec,
+    VariableSpec,
 )
 
 DEFAULT_OUT = Path(__file__).resolve().parent
@@ -123,9 +137,52 @@ def _panel(spec: PanelSpec, panel_id: int):
             panel.stacking(common.StackingMode.NORMAL)
     elif spec.kind == "statetimeline":
         panel = statetimeline.Panel()
+    elif spec.kind == "heatmap":
+        # pre-bucketed: one numeric column per weekday → ordinal rows, one cell per Beijing day
+        panel = (heatmap.Panel().calculate(False)
+                 .color(heatmap.HeatmapColorOptions().mode(heatmap_model.HeatmapColorMode.SCHEME)
+                        .scheme("RdYlGn").reverse(True).steps(64).min(0).max(300).exponent(0.5)
+                        .fill("dark-orange"))
+                 .y_axis(heatmap.YAxisConfig().reverse(True))
+                 .show_tooltip()
+                 .rows_frame(heatmap.RowsHeatmapOptions().value("AQI"))
+                 .cell_gap(2).show_value(common.VisibilityMode.AUTO))
+    elif spec.kind == "piechart":
+        panel = (piechart.Panel().pie_type(piechart_model.PieChartType.PIE)
+                 .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(True))
+                 .display_labels([piechart_model.PieChartLabels.NAME, piechart_model.PieChartLabels.PERCENT]))
+    elif spec.kind == "geomap":
+        marker = {
+            "showLegend": True,
+            "style": {
+                "size": {"fixed": 9},
+                "color": {"field": opts["color_field"], "fixed": "dark-green"},
+                "opacity": 0.9,
+                "symbol": {"mode": "fixed", "fixed": "img/icons/marker/circle.svg"},
+                "text": {"mode": "field", "field": "断面", "fixed": ""},
+                "textConfig": {"fontSize": 12, "offsetY": -14, "textAlign": "center", "textBaseline": "bottom"},
+            },
+        }
+        panel = (geomap.Panel()
+                 .view(geomap.MapViewConfig().id("coords").lat(opts["lat"]).lon(opts["lon"]).zoom(opts["zoom"]))
+                 .controls(geomap.ControlsOptions().show_zoom(True).mouse_wheel_zoom(True).show_scale(True))
+                 .basemap(common_builders.MapLayerOptions().type("default").name("底图"))
+                 .layers([common_builders.MapLayerOptions().type("markers").name("断面").config(marker)
+                          .location(common_builders.FrameGeometrySource().mode(common.FrameGeometrySourceMode.COORDS)
+                                    .latitude("纬度").longitude("经度"))
+                          .tooltip(True)])
+                 .tooltip(geomap.TooltipOptions().mode(geomap_model.TooltipMode.DETAILS))
+                 .color_scheme(dash.FieldColor().mode(model.FieldColorModeId.THRESHOLDS)))
     else:  # pragma: no cover - guarded by tests
         raise ValueError(f"unknown panel kind {spec.kind!r}")
 
+    if spec.kind in ("timeseries",) and opts.get("limit_columns"):
+        # standard limits come as their own columns: dashed red lines, not data
+        panel.override_by_regexp(f".*{opts['limit_columns']}.*", [
+            model.DynamicConfigValue(id_val="custom.lineStyle", value={"fill": "dash", "dash": [10, 10]}),
+            model.DynamicConfigValue(id_val="custom.lineInterpolation", value="stepAfter"),
+            model.DynamicConfigValue(id_val="custom.fillOpacity", value=0),
+            _fixed_colour("red")])
     panel.id(panel_id).title(spec.title).datasource(DATASOURCE).span(spec.width).height(spec.height)
     panel.with_target(SqlQueryBuilder(spec.sql, spec.format))
     if spec.unit:
@@ -142,6 +199,16 @@ def _panel(spec: PanelSpec, panel_id: int):
     return panel
 
 
+def _variable(var: VariableSpec) -> dash.QueryVariable:
+    builder = (dash.QueryVariable(var.name).label(var.label).description(var.description)
+               .datasource(DATASOURCE).query(var.sql)
+               .refresh(model.VariableRefresh.ON_DASHBOARD_LOAD).sort(model.VariableSort.ALPHABETICAL_ASC))
+    if var.multi:
+        builder.multi(True).include_all(True).current(
+            model.VariableOption(selected=True, text="All", value="$__all"))
+    return builder
+
+
 def dashboard(uid: str) -> model.Dashboard:
     """The dashboard ``uid`` of :data:`DASHBOARDS`, built from its :data:`PANELS`."""
     builder = (dash.Dashboard(DASHBOARDS[uid]).uid(uid)
@@ -150,11 +217,12 @@ def dashboard(uid: str) -> model.Dashboard:
                .time("now-5y", "now")  # the bundled history (2021–2023) shows without changing the range
                .refresh("1h")
                .week_start("monday"))
-    if uid == "envmon-water":
-        builder.with_variable(
-            dash.QueryVariable("section").label("断面").description("乐山市水质断面（registry.site）")
-            .datasource(DATASOURCE).query(SECTION_VARIABLE_SQL)
-            .refresh(model.VariableRefresh.ON_DASHBOARD_LOAD).sort(model.VariableSort.ALPHABETICAL_ASC))
+    for var in VARIABLES.get(uid, []):
+        builder.with_variable(_variable(var))
+    # every envmon dashboard links to the others (Grafana lists the dashboards tagged "envmon")
+    builder.link(dash.DashboardLink("乐山生态环境看板").type(model.DashboardLinkType.DASHBOARDS)
+                 .tags(["envmon"]).as_dropdown(False).include_vars(False).keep_time(True)
+                 .target_blank(False).icon("external link").tooltip(""))
     for panel_id, spec in enumerate((p for p in PANELS if p.dashboard == uid), start=1):
         builder.with_panel(_panel(spec, panel_id))
     return builder.build()
@@ -223,6 +291,9 @@ def build(out_dir: Path | str | None = None) -> list[Path]:
     written = [_write(out / "json" / f"{uid}.json", dashboard_json(uid)) for uid in DASHBOARDS]
     written.append(_write(out / "provisioning" / "dashboards" / "envmon.yaml", _yaml(provisioning_dashboards())))
     written.append(_write(out / "provisioning" / "datasources" / "envmon.yaml", _yaml(provisioning_datasources())))
+    from alerts.grafana import write_alerting  # alert rules, contact points, policies (alerts/rules.py)
+
+    written += write_alerting(out / "provisioning" / "alerting")
     return written
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from standards import gb3095, gb3838
+
 DATASOURCE_UID = "envmon-warehouse"
 DATASOURCE_TYPE = "grafana-postgresql-datasource"
 
@@ -17,6 +19,7 @@ DASHBOARDS: dict[str, str] = {
     "envmon-targets": "生态目标总览",
     "envmon-air": "空气质量",
     "envmon-water": "水环境",
+    "envmon-carbon": "碳排放",
     "envmon-quality": "数据质量",
 }
 
@@ -31,12 +34,77 @@ def _city_site(alias: str = "s") -> str:
     return f"{alias}.kind = 'air_city' AND {alias}.code = '{CITY}'"
 
 
+#: registry.site.district may be empty (the bureau has not filled it): such sites form one group.
+NO_DISTRICT = "未划分区县"
+_DISTRICT_OF = f"coalesce(s.district, '{NO_DISTRICT}')"
+#: Panel filters by the dashboard variables (Grafana quotes and joins multi-value variables).
+_IN_DISTRICT = f"{_DISTRICT_OF} IN ($district)"
+_IN_STATION = "s.code IN ($station)"
+
+
+@dataclass(frozen=True)
+class VariableSpec:
+    """A query variable on registry.site (Grafana templating)."""
+
+    name: str
+    label: str
+    description: str
+    sql: str
+    multi: bool = True  # multi-value with "全部" (include all)
+
+
+def _district_variable(kinds: str) -> VariableSpec:
+    return VariableSpec(
+        "district", "区县", "站点/断面所在区县（registry.site.district；未填写的归入“未划分区县”）",
+        f"SELECT DISTINCT coalesce(district, '{NO_DISTRICT}') FROM registry.site "
+        f"WHERE city = '{CITY}' AND kind IN ({kinds}) ORDER BY 1")
+
+
+STATION_VARIABLE = VariableSpec(
+    "station", "空气站点", "乐山市国控空气站点（registry.site，按所选区县）",
+    "SELECT name_zh AS __text, code AS __value FROM registry.site s "
+    f"WHERE s.kind = 'air_station' AND s.city = '{CITY}' AND {_IN_DISTRICT} ORDER BY s.code")
+SECTION_VARIABLE = VariableSpec(
+    "section", "断面", "乐山市水质断面（registry.site，按所选区县）；单项指标趋势图显示该断面",
+    "SELECT s.code FROM registry.site s "
+    f"WHERE s.kind = 'water_section' AND s.city = '{CITY}' AND {_IN_DISTRICT} ORDER BY s.code",
+    multi=False)
+
+#: Dashboard uid → its variables, in order (later ones may use earlier ones).
+VARIABLES: dict[str, list[VariableSpec]] = {
+    "envmon-air": [_district_variable("'air_station', 'air_city'"), STATION_VARIABLE],
+    "envmon-water": [_district_variable("'water_section'"), SECTION_VARIABLE],
+}
+
+
+def gb3095_limit_sql(pollutant: str, averaging: str, day: str, grade: int = 2) -> str:
+    """SQL giving the GB 3095 limit in force on the Beijing date ``day`` (a SQL date expression).
+
+    Generated from :data:`standards.gb3095.LIMIT_SETS`, so a limit line steps where the standard
+    changes (GB 3095-2026 §4.4: 2012 values before 2026-03-01, transition values to 2030-12-31).
+    """
+    whens = [f"WHEN {day} <= DATE '{s.valid_until.isoformat()}' THEN {s.limit(pollutant, averaging, grade):g}"
+             for s in gb3095.LIMIT_SETS if s.valid_until is not None]
+    last = next(s for s in gb3095.LIMIT_SETS if s.valid_until is None)
+    return f"CASE {' '.join(whens)} ELSE {last.limit(pollutant, averaging, grade):g} END"
+
+
+def gb3838_limit_sql(item: str, class_code: int, water_body: str = "s.water_body") -> str:
+    """SQL giving the GB 3838-2002 Table 1 class limit of ``item`` (lakes/reservoirs have their own
+    TP row, item 8); ``water_body`` is the registry.site column of the section."""
+    river = gb3838.LIMITS["river"][item][class_code - 1]
+    lake = gb3838.LIMITS["lake_reservoir"][item][class_code - 1]
+    if river == lake:
+        return f"{river:g}"
+    return f"CASE WHEN {water_body} = 'lake_reservoir' THEN {lake:g} ELSE {river:g} END"
+
+
 @dataclass(frozen=True)
 class PanelSpec:
     uid: str  # unique key of the panel (tests and the builder use it)
     dashboard: str  # dashboard uid
     title: str
-    kind: str  # stat | table | timeseries | barchart | statetimeline
+    kind: str  # stat | table | timeseries | barchart | statetimeline | heatmap | piechart | geomap
     sql: str
     format: str = "table"  # table | time_series
     unit: str | None = None
@@ -178,6 +246,7 @@ LIMIT 1""",
     ),
 ]
 
+WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 _PRIMARY = (("pm25", "PM2.5"), ("pm10", "PM10"), ("o3", "O₃"), ("no2", "NO₂"), ("so2", "SO₂"), ("co", "CO"))
 
 AIR_PANELS = [
@@ -192,31 +261,61 @@ ORDER BY 1""",
         options={"draw_style": "bars", "color_by_thresholds": True},
     ),
     PanelSpec(
-        "air_station_hourly_aqi", "envmon-air", "各站点小时 AQI", "timeseries",
-        f"""SELECT h.observed_at AS time, s.name_zh AS metric, h.aqi AS value
-FROM derived.air_hour_aqi h
+        "air_aqi_calendar", "envmon-air", f"{CITY}市日 AQI 日历（周 × 星期）", "heatmap",
+        "SELECT date_trunc('week', d.day)::date" + _DAY + " AS time,\n"
+        + ",\n".join(f"       max(d.aqi) FILTER (WHERE extract(isodow FROM d.day) = {i}) AS \"{name}\""
+                      for i, name in enumerate(WEEKDAYS, start=1))
+        + f"""
+FROM derived.air_city_day d
 JOIN registry.site s USING (site_id)
-WHERE s.city = '{CITY}' AND s.kind IN ('air_station', 'air_city') AND $__timeFilter(h.observed_at)
-ORDER BY 1, 2""",
-        format="time_series", thresholds=AQI_THRESHOLDS, width=24, options={"thresholds_area": True},
+WHERE {_city_site()} AND $__timeFilter(d.day{_DAY})
+GROUP BY 1
+ORDER BY 1""",
+        format="time_series", width=24, height=9,
     ),
     PanelSpec(
-        "air_pm25_daily", "envmon-air", "PM2.5 日均浓度（GB 3095-2012 二级 24 小时限值 75）", "timeseries",
-        f"""SELECT d.day{_DAY} AS time, d.pm25_24h AS "PM2.5 日均"
+        "air_pm25_daily", "envmon-air", "PM2.5 日均浓度与 GB 3095 二级 24 小时限值（2026-03-01 起 GB 3095-2026）",
+        "timeseries",
+        f"""SELECT d.day{_DAY} AS time, d.pm25_24h AS "PM2.5 日均",
+       {gb3095_limit_sql("pm25", "24h", "d.day")} AS "GB 3095 二级限值"
 FROM derived.air_city_day d
 JOIN registry.site s USING (site_id)
 WHERE {_city_site()} AND $__timeFilter(d.day{_DAY})
 ORDER BY 1""",
-        format="time_series", unit="conμgm3", thresholds=PM25_24H_THRESHOLDS,
+        format="time_series", unit="conμgm3", options={"limit_columns": "限值"},
     ),
     PanelSpec(
-        "air_month_good_ratio", "envmon-air", "月优良天数比例", "barchart",
-        f"""SELECT to_char(m.period_start, 'YYYY-MM') AS "月份", m.good_day_ratio AS "优良天数比例"
-FROM derived.air_city_month m
+        "air_o3_daily", "envmon-air", "O₃ 日最大 8 小时平均与 GB 3095 二级限值（2026-03-01 起 GB 3095-2026）",
+        "timeseries",
+        f"""SELECT d.day{_DAY} AS time, d.o3_8h_max AS "O₃ 日最大8小时平均",
+       {gb3095_limit_sql("o3", "8h", "d.day")} AS "GB 3095 二级限值"
+FROM derived.air_city_day d
 JOIN registry.site s USING (site_id)
-WHERE {_city_site()} AND $__timeFilter(m.period_start{_DAY})
-ORDER BY m.period_start""",
-        unit="percent", thresholds=GOOD_RATIO_THRESHOLDS,
+WHERE {_city_site()} AND $__timeFilter(d.day{_DAY})
+ORDER BY 1""",
+        format="time_series", unit="conμgm3", options={"limit_columns": "限值"},
+    ),
+    PanelSpec(
+        "air_good_days_remaining", "envmon-air", "本年度剩余可非优良天数（负数：目标本年已无法达到）", "stat",
+        f"""SELECT t.target_id || ' ≥' || ts.target_value || '%' AS "目标", ts.good_days_allowed AS "天数"
+FROM derived.target_status ts
+JOIN registry.target t USING (target_id)
+WHERE {_LATEST_AS_OF} AND t.active AND ts.good_days_allowed IS NOT NULL
+ORDER BY t.target_id""",
+        unit="d", thresholds=((None, "red"), (0, "orange"), (10, "green")), width=8, height=6,
+        options={"rows_to_fields": True},
+    ),
+    PanelSpec(
+        "air_primary_share", "envmon-air", "首要污染物构成（所选时段天数）", "piechart",
+        f"""SELECT coalesce(replace(p.pollutant, 'O3_8h', 'O₃（8小时）'), '无（AQI≤50）') AS "首要污染物",
+       count(*) AS "天数"
+FROM derived.air_city_day d
+JOIN registry.site s USING (site_id)
+LEFT JOIN LATERAL unnest(string_to_array(nullif(d.primary_pollutant, ''), ';')) AS p(pollutant) ON true
+WHERE {_city_site()} AND d.aqi IS NOT NULL AND $__timeFilter(d.day{_DAY})
+GROUP BY 1
+ORDER BY 2 DESC""",
+        unit="d", width=8, height=6,
     ),
     PanelSpec(
         "air_primary_days", "envmon-air", "首要污染物天数（按月）", "barchart",
@@ -227,7 +326,26 @@ FROM derived.air_city_month m
 JOIN registry.site s USING (site_id)
 WHERE {_city_site()} AND $__timeFilter(m.period_start{_DAY})
 ORDER BY m.period_start""",
-        unit="d", width=24, options={"stacked": True},
+        unit="d", width=8, options={"stacked": True},
+    ),
+    PanelSpec(
+        "air_month_good_ratio", "envmon-air", "月优良天数比例", "barchart",
+        f"""SELECT to_char(m.period_start, 'YYYY-MM') AS "月份", m.good_day_ratio AS "优良天数比例"
+FROM derived.air_city_month m
+JOIN registry.site s USING (site_id)
+WHERE {_city_site()} AND $__timeFilter(m.period_start{_DAY})
+ORDER BY m.period_start""",
+        unit="percent", thresholds=GOOD_RATIO_THRESHOLDS, width=24,
+    ),
+    PanelSpec(
+        "air_station_hourly_aqi", "envmon-air", "各站点小时 AQI（$station）", "timeseries",
+        f"""SELECT h.observed_at AS time, s.name_zh AS metric, h.aqi AS value
+FROM derived.air_hour_aqi h
+JOIN registry.site s USING (site_id)
+WHERE s.city = '{CITY}' AND (s.kind = 'air_city' OR ({_IN_STATION} AND {_IN_DISTRICT}))
+  AND $__timeFilter(h.observed_at)
+ORDER BY 1, 2""",
+        format="time_series", thresholds=AQI_THRESHOLDS, width=24, options={"thresholds_area": True},
     ),
 ]
 
@@ -236,32 +354,76 @@ _LATEST_WATER = """SELECT DISTINCT ON (w.site_id) w.*
   WHERE w.status = 'ok'
   ORDER BY w.site_id, w.month DESC, (w.source = 'manual') DESC"""
 
+_WATER_ITEMS = (("tp", "总磷 TP"), ("nh3n", "氨氮 NH₃-N"), ("codmn", "高锰酸盐指数 CODMn"), ("do", "溶解氧 DO"))
+_LIMIT_CLASSES = (2, 3, 4)
+_SECTIONS = f"s.kind = 'water_section' AND s.city = '{CITY}'"
+_LATEST_CLASS = f"""SELECT s.site_id, s.code, s.name_zh, s.river, s.lon, s.lat, s.district,
+         w.month, w.class_code, coalesce(w.target_class, s.target_class) AS target_class, w.compliant,
+         w.main_pollutants, w.n_valid, w.source
+  FROM registry.site s
+  LEFT JOIN ({_LATEST_WATER}) w ON w.site_id = s.site_id
+  WHERE {_SECTIONS}"""
+
+
+def _water_trend(item: str, label: str) -> PanelSpec:
+    limits = ",\n".join(
+        f"       {gb3838_limit_sql(item, c, 'q.water_body')} AS \"{gb3838.CLASS_LABELS_ROMAN[c]}类限值\"" for c in _LIMIT_CLASSES)
+    return PanelSpec(
+        f"water_trend_{item}", "envmon-water", f"$section {label} 日均值与 GB 3838 类别限值", "timeseries",
+        f"""SELECT time, "{label}",
+{limits}
+FROM (
+  SELECT DISTINCT ON (w.day) w.day{_DAY} AS time, w.{item}_mean AS "{label}", s.water_body
+  FROM derived.water_section_day w
+  JOIN registry.site s USING (site_id)
+  WHERE {_SECTIONS} AND s.code = '$section' AND w.status = 'ok' AND $__timeFilter(w.day{_DAY})
+  ORDER BY w.day, (w.source = 'manual') DESC
+) q
+ORDER BY 1""",
+        format="time_series", unit="conmgL", options={"limit_columns": "限值"},
+    )
+
+
 WATER_PANELS = [
     PanelSpec(
+        "water_map", "envmon-water", "断面最近有效月水质类别（颜色：与目标类别比较）", "geomap",
+        f"""SELECT l.name_zh AS "断面", l.river AS "河流", l.lat AS "纬度", l.lon AS "经度",
+       l.class_code AS "类别", l.target_class AS "目标", l.class_code - l.target_class AS "较目标",
+       to_char(l.month, 'YYYY-MM') AS "月份"
+FROM ({_LATEST_CLASS}) l
+JOIN registry.site s ON s.site_id = l.site_id
+WHERE l.lat IS NOT NULL AND l.lon IS NOT NULL AND {_IN_DISTRICT}
+ORDER BY l.river, l.name_zh""",
+        thresholds=((None, "green"), (1, "orange"), (2, "red")), width=14, height=12,
+        options={"color_field": "较目标", "lat": 29.45, "lon": 103.8, "zoom": 9},
+    ),
+    PanelSpec(
+        "water_unmapped", "envmon-water", "无坐标断面（地图未显示，请在 config/sections.yaml 补充经纬度）", "table",
+        f"""SELECT l.name_zh AS "断面", l.river AS "河流", l.class_code AS "类别", l.target_class AS "目标",
+       to_char(l.month, 'YYYY-MM') AS "月份"
+FROM ({_LATEST_CLASS}) l
+JOIN registry.site s ON s.site_id = l.site_id
+WHERE (l.lat IS NULL OR l.lon IS NULL) AND {_IN_DISTRICT}
+ORDER BY l.river, l.name_zh""",
+        width=10, height=12, options={"column_mappings": {"类别": "water_class", "目标": "water_class"}},
+    ),
+    PanelSpec(
         "water_sections_table", "envmon-water", "断面水质（各断面最近有效月）", "table",
-        f"""SELECT s.name_zh AS "断面", s.river AS "河流", to_char(w.month, 'YYYY-MM') AS "月份",
-       w.class_code AS "类别", w.target_class AS "目标",
-       CASE WHEN w.compliant THEN '达标' WHEN NOT w.compliant THEN '超标' ELSE '未判定' END AS "达标",
-       coalesce(w.main_pollutants, '') AS "主要污染物", w.n_valid AS "有效样本",
-       CASE w.source WHEN 'manual' THEN '手工监测' ELSE '自动监测' END AS "来源"
-FROM ({_LATEST_WATER}) w
-JOIN registry.site s ON s.site_id = w.site_id AND s.kind = 'water_section'
-ORDER BY s.river, s.name_zh""",
+        f"""SELECT l.name_zh AS "断面", l.river AS "河流", to_char(l.month, 'YYYY-MM') AS "月份",
+       l.class_code AS "类别", l.target_class AS "目标",
+       CASE WHEN l.compliant THEN '达标' WHEN NOT l.compliant THEN '超标' ELSE '未判定' END AS "达标",
+       coalesce(l.main_pollutants, '') AS "主要污染物（超标倍数）", l.n_valid AS "有效样本",
+       CASE l.source WHEN 'manual' THEN '手工监测' WHEN 'automatic' THEN '自动监测' END AS "来源",
+       (SELECT max(c.observed_at) FROM derived.water_sample_class c WHERE c.site_id = l.site_id)
+         AS "最近采样时间"
+FROM ({_LATEST_CLASS}) l
+JOIN registry.site s ON s.site_id = l.site_id
+WHERE {_IN_DISTRICT}
+ORDER BY l.river, l.name_zh""",
         width=24, height=10,
         options={"column_mappings": {"类别": "water_class", "目标": "water_class", "达标": "compliance"}},
     ),
-    PanelSpec(
-        "water_param_trend", "envmon-water", "$section 主要指标月均值", "timeseries",
-        f"""SELECT DISTINCT ON (w.month) w.month{_DAY} AS time,
-       w.tp_mean AS "总磷 TP", w.nh3n_mean AS "氨氮 NH3-N",
-       w.codmn_mean AS "高锰酸盐指数 CODMn", w.do_mean AS "溶解氧 DO"
-FROM derived.water_section_month w
-JOIN registry.site s USING (site_id)
-WHERE s.kind = 'water_section' AND s.code = '$section' AND w.status = 'ok'
-  AND $__timeFilter(w.month{_DAY})
-ORDER BY w.month, (w.source = 'manual') DESC""",
-        format="time_series", unit="conmgL", width=24,
-    ),
+    *[_water_trend(item, label) for item, label in _WATER_ITEMS],
     PanelSpec(
         "water_class_history", "envmon-water", "各断面月水质类别", "statetimeline",
         f"""SELECT time, metric, value FROM (
@@ -269,11 +431,74 @@ ORDER BY w.month, (w.source = 'manual') DESC""",
          w.class_code AS value, w.source
   FROM derived.water_section_month w
   JOIN registry.site s USING (site_id)
-  WHERE s.kind = 'water_section' AND w.status = 'ok' AND $__timeFilter(w.month{_DAY})
+  WHERE {_SECTIONS} AND {_IN_DISTRICT} AND w.status = 'ok' AND $__timeFilter(w.month{_DAY})
   ORDER BY w.site_id, w.month, (w.source = 'manual') DESC
 ) q
 ORDER BY 1, 2""",
         format="time_series", mappings="water_class", width=24, height=10,
+    ),
+]
+
+_CITY_REGION = f"region = '{CITY}'"
+_REDUCTION_ZH = {"co2_intensity": "单位GDP二氧化碳排放", "energy_intensity": "单位GDP能源消耗", "co2_total": "二氧化碳排放总量"}
+_REDUCTION_CASE = "CASE r.indicator " + " ".join(
+    f"WHEN '{k}' THEN '{v}'" for k, v in _REDUCTION_ZH.items()) + " END"
+
+CARBON_PANELS = [
+    PanelSpec(
+        "carbon_emissions", "envmon-carbon", f"{CITY}市二氧化碳排放总量（CEADS，百万吨）", "barchart",
+        f"""SELECT c.year::text AS "年份", c.co2_mt AS "CO₂ 排放量"
+FROM derived.carbon_indicator c
+WHERE c.{_CITY_REGION}
+ORDER BY c.year""",
+        unit="none", options={"x_field": "年份"},
+    ),
+    PanelSpec(
+        "carbon_intensity", "envmon-carbon", "碳排放强度（吨/万元）与单位GDP能耗（吨标准煤/万元）", "barchart",
+        f"""SELECT c.year::text AS "年份", c.intensity_t_per_10k_yuan AS "碳排放强度",
+       c.energy_per_gdp AS "单位GDP能耗", c.co2_per_capita_t AS "人均排放（吨）"
+FROM derived.carbon_indicator c
+WHERE c.{_CITY_REGION}
+ORDER BY c.year""",
+        options={"x_field": "年份"},
+    ),
+    PanelSpec(
+        "carbon_reductions", "envmon-carbon", "较基准年降低（五年规划期）与目标", "table",
+        f"""SELECT {_REDUCTION_CASE} AS "指标", r.base_year AS "基准年", r.year AS "年份",
+       r.base_value AS "基准年值", r.value AS "当年值", r.reduction_pct AS "降低率",
+       t.target_id AS "目标编号", t.value AS "目标降低率", t.deadline AS "目标年",
+       CASE r.status WHEN 'ok' THEN '已计算' ELSE '数据不足' END AS "计算状态",
+       coalesce(r.missing, '') AS "缺少数据"
+FROM derived.carbon_reduction r
+LEFT JOIN registry.target t
+  ON t.indicator = r.indicator || '_reduction' AND t.scope = 'city' AND t.active
+ AND t.baseline_year = r.base_year
+WHERE r.{_CITY_REGION}
+ORDER BY r.indicator, r.base_year, r.year""",
+        width=24, height=10, options={"column_units": {"降低率": "percent", "目标降低率": "percent"}},
+    ),
+    PanelSpec(
+        "carbon_targets", "envmon-carbon", "碳排放与能源目标（最新评估日）", "table",
+        f"""SELECT t.target_id AS "编号", t.name_zh AS "指标", t.baseline_year AS "基准年",
+       coalesce(ts.target_value, t.value) AS "目标", ts.actual AS "实际值", ts.unit AS "单位",
+       ts.status AS "状态", t.deadline AS "目标年", coalesce(ts.detail ->> 'insufficient_reason', '') AS "说明"
+FROM derived.target_status ts
+JOIN registry.target t USING (target_id)
+WHERE {_LATEST_AS_OF} AND t.active AND t.target_id LIKE 'C%'
+ORDER BY t.target_id""",
+        mappings="status", width=24, height=10,
+    ),
+    PanelSpec(
+        "carbon_indicator_table", "envmon-carbon", "碳排放指标逐年（含缺失数据说明）", "table",
+        f"""SELECT c.year AS "年份", round(c.co2_mt::numeric, 2) AS "CO₂（百万吨）",
+       c.gdp_constant_100m_yuan AS "GDP（亿元，可比价）", c.price_base_year AS "价格基年",
+       c.intensity_t_per_10k_yuan AS "碳排放强度", c.co2_per_capita_t AS "人均排放（吨）",
+       c.share_of_province_pct AS "占全省比例",
+       CASE c.status WHEN 'ok' THEN '完整' ELSE '数据不足' END AS "状态", coalesce(c.missing, '') AS "缺少数据"
+FROM derived.carbon_indicator c
+WHERE c.{_CITY_REGION}
+ORDER BY c.year DESC""",
+        width=24, height=9, options={"column_units": {"占全省比例": "percent"}},
     ),
 ]
 
@@ -327,8 +552,4 @@ ORDER BY "最近数据时间" ASC""",
     ),
 ]
 
-PANELS: list[PanelSpec] = TARGET_PANELS + AIR_PANELS + WATER_PANELS + QUALITY_PANELS
-
-#: Template variable of the water dashboard: the sections (registry codes) of the city.
-SECTION_VARIABLE_SQL = (f"SELECT code FROM registry.site WHERE kind = 'water_section' AND city = '{CITY}' "
-                        "ORDER BY code")
+PANELS: list[PanelSpec] = TARGET_PANELS + AIR_PANELS + WATER_PANELS + CARBON_PANELS + QUALITY_PANELS
