@@ -11,11 +11,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 import psycopg
+from psycopg import sql
 
 from evaluation.water import MEAN_COLUMNS, area_shares, sample_classes, samples_wide, section_periods
 from warehouse.derived import upsert_frame
 
 BEIJING = "Asia/Shanghai"
+#: Exclusive end of a stored section/area month row.
+MONTH_END = sql.SQL("t.month + interval '1 month'")
 TABLES = {"water": "obs.water_measurement", "water_manual": "obs.water_manual_measurement"}
 
 
@@ -93,7 +96,7 @@ def refresh_water(conn: psycopg.Connection) -> WaterRefreshReport:
                 n_samples, n_days = n_samples + len(rows), n_days + len(days)
             months = section_periods(samples, registry, "month", source=source)
             upsert_frame(conn, "derived.water_section_month", _period_rows(months, ids, "month"),
-                         ["site_id", "month", "source"])
+                         ["site_id", "month", "source"], period_end=MONTH_END)
             n_months += len(months)
 
         month_list = sorted(set(dirty["month"]))
@@ -108,7 +111,8 @@ def refresh_water(conn: psycopg.Connection) -> WaterRefreshReport:
         if len(areas):
             areas = areas[["scope", "area", "month", "source", "n_sections", "n_judged", "n_class_i_iii", "n_lie_v",
                            "n_compliant", "share_i_iii", "share_lie_v", "share_compliant", "grade"]]
-            upsert_frame(conn, "derived.water_area_month", areas, ["scope", "area", "month", "source"])
+            upsert_frame(conn, "derived.water_area_month", areas, ["scope", "area", "month", "source"],
+                         period_end=MONTH_END)
         conn.execute("""DELETE FROM ops.dirty_day q USING unnest(%s::text[], %s::int[], %s::date[]) AS d(domain, site_id, day)
                         WHERE q.domain = d.domain AND q.site_id = d.site_id AND q.day = d.day""",
                      (dirty["domain"].tolist(), dirty["site_id"].tolist(), dirty["day"].tolist()))

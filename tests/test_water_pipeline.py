@@ -119,3 +119,46 @@ def test_monthly_command_judges_period_means_and_says_when_data_are_too_few():
     assert (thin["class"], thin["compliant"], thin["status"]) == ("", "", "insufficient_data")
     only = _csv("monthly", str(BUNDLED_DATA / "water" / "cnemc_water_auto_leshan_2021-2022.csv"), "--month", "2022-12")
     assert set(only["month"]) == {"2022-12"} and len(only) == 6
+
+
+def test_recompute_applies_a_changed_target_class_to_stored_months(warehouse):
+    """`recompute` reaches months no new load touches: the manual monthly file is loaded once, then
+    the bureau tightens one section's target to class I (config change) and the months are
+    recomputed from the stored values — only that section's rows change (target, revision) and its
+    compliance turns false exactly where the class is worse than I."""
+    from ingest.registry import adapter
+    from pipeline import runs
+
+    path = BUNDLED_DATA / "water" / "water_monthly_2021_sichuan_sections.csv"
+    runs.register_sections_from_data(BUNDLED_DATA, warehouse)
+    runs.run_loads(adapter("water_manual_monthly"), [path], run_id="t-recompute", url=warehouse)
+    runs.refresh_indicators(warehouse)
+    raw = pd.read_csv(path, dtype=str)
+    judged = raw[["溶解氧", "氨氮", "高锰酸盐指数", "氢离子浓度指数"]].notna().all(axis=1)
+    query = """SELECT s.code, m.month, m.status, m.class_code, m.compliant, m.revision
+               FROM derived.water_section_month m JOIN registry.site s USING (site_id)
+               WHERE m.source = 'manual' ORDER BY 1, 2"""
+    with connect(warehouse) as conn:
+        before = pd.DataFrame(conn.execute(query).fetchall(),
+                              columns=["site", "month", "status", "class_code", "compliant", "revision"])
+        # every section-month with the four measured items is judged; the rest say so
+        assert (before["status"] == "ok").sum() == judged.sum() and len(before) == len(raw) == 1140
+        section = before.loc[before["class_code"].eq(2), "site"].iloc[0]
+        conn.execute("UPDATE registry.site SET target_class = 1 WHERE code = %s AND kind = 'water_section'",
+                     (section,))
+        conn.commit()
+    result = runs.recompute(["water_manual"], url=warehouse)
+    assert result["queued_days"] == {"water_manual": 1140}
+    with connect(warehouse) as conn:
+        after = pd.DataFrame(conn.execute(query).fetchall(), columns=before.columns)
+    mine = before["site"].eq(section)
+    assert list(after.compare(before).index) == list(before.index[mine]) and mine.sum() == 12
+    assert after.loc[mine, "revision"].eq(1).all() and after.loc[~mine, "revision"].eq(0).all()
+    flipped = after["compliant"].ne(before["compliant"]) & before["compliant"].notna()
+    worse = mine & before["class_code"].notna() & before["class_code"].gt(1)
+    assert flipped.equals(worse) and worse.sum() > 0 and not after.loc[worse, "compliant"].any()
+    # recomputing again changes nothing
+    runs.recompute(["water_manual"], url=warehouse)
+    with connect(warehouse) as conn:
+        again = pd.DataFrame(conn.execute(query).fetchall(), columns=before.columns)
+    assert again.equals(after)

@@ -22,13 +22,19 @@ def stage_table(table: str) -> str:
 
 
 def upsert_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame, key: list[str],
-                 not_compared: tuple[str, ...] = (), touch: str | None = "computed_at") -> UpsertCounts:
+                 not_compared: tuple[str, ...] = (), touch: str | None = "computed_at",
+                 period_end: sql.Composable | None = None) -> UpsertCounts:
     """Insert or update ``frame`` (columns = target columns) by ``key``.
 
     Columns in ``not_compared`` are written but do not make a row "changed" (e.g. ``load_id``:
     an unchanged value keeps the load that first stored it). ``touch`` is set to now() on rows
     that changed (None for tables without such a column). The staging twin is filled even for an
     empty frame, so callers can compare the table against it afterwards.
+
+    ``period_end`` (an SQL expression over the stored row ``t``: the exclusive end of its period as a
+    Beijing local date/timestamp) marks period tables: a row that changes after it was last computed
+    with its period already over (late or corrected data for a closed month) gets ``revision`` + 1,
+    so reports and exports can flag the figure as revised.
     """
     schema, name = table.split(".")
     stage = stage_table(table)
@@ -45,6 +51,10 @@ def upsert_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame, key:
     updates = [sql.SQL("{} = excluded.{}").format(ident(c), ident(c)) for c in written]
     if touch:
         updates.append(sql.SQL("{} = now()").format(ident(touch)))
+    if period_end is not None:
+        updates.append(sql.SQL(
+            "revision = t.revision + (t.computed_at >= (({})::timestamp AT TIME ZONE 'Asia/Shanghai'))::int"
+        ).format(period_end))
     statement = sql.SQL("""
         INSERT INTO {target} AS t ({cols}) SELECT {cols} FROM {stage}
         ON CONFLICT ({key}) DO UPDATE SET {updates}

@@ -1,0 +1,1 @@
+"""The bureau's monthly compliance export: workbook, CSVs, PDF report and a versioned manifest."""
