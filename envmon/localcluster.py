@@ -108,8 +108,10 @@ def _ensure_preload(cluster: LocalCluster) -> None:
             _run([str(PG_BIN / "pg_ctl"), "restart", "-w", "-D", str(cluster.data_dir), "-l", str(cluster.log_file)])
 
 
-def start() -> LocalCluster:
-    cluster = resolve()
+def start(cluster: LocalCluster | None = None) -> LocalCluster:
+    """The project cluster (settings), or ``cluster``: another port and directory (the fault tests
+    restart a throwaway cluster of their own, never the one other tests share)."""
+    cluster = _usable_base_dir(cluster) if cluster else resolve()
     if not (cluster.data_dir / "PG_VERSION").exists():
         _init(cluster)
     _ensure_preload(cluster)
@@ -120,16 +122,16 @@ def start() -> LocalCluster:
     return cluster
 
 
-def stop() -> LocalCluster:
-    cluster = resolve()
+def stop(cluster: LocalCluster | None = None) -> LocalCluster:
+    cluster = _usable_base_dir(cluster) if cluster else resolve()
     if is_running(cluster):
         _run([str(PG_BIN / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(cluster.data_dir)])
     return cluster
 
 
-def restart() -> LocalCluster:
+def restart(cluster: LocalCluster | None = None) -> LocalCluster:
     """Fast restart (used by the fault tests: the server goes away in the middle of a load)."""
-    cluster = resolve()
+    cluster = _usable_base_dir(cluster) if cluster else resolve()
     _run([str(PG_BIN / "pg_ctl"), "restart", "-w", "-m", "fast", "-D", str(cluster.data_dir), "-l", str(cluster.log_file)])
     _wait_ready(cluster)
     return cluster

@@ -77,6 +77,34 @@ def file_checksum(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def clean_columns(path: Path | str, columns) -> list[str]:
+    """Header names with surrounding blanks removed. Two columns that name the same thing once
+    stripped (``pm10`` and `` pm10 ``) leave no way to tell which one holds the values: the file is
+    refused, naming the column, instead of one of them being read and the other silently dropped."""
+    names = [str(c).strip() for c in columns]
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise IngestError(path, f"column '{name}' appears twice in the header", line=1, field=name)
+        seen.add(name)
+    return names
+
+
+def numbered_lines(frame: pd.DataFrame) -> pd.DataFrame:
+    """Index = file line numbers (header = line 1) of a CSV read with ``skip_blank_lines=False``. Lines
+    without any text carry nothing and are dropped afterwards, so the numbers after them stay right
+    (skipped while reading, every later quarantine message would name the line above the real one)."""
+    frame.index = pd.RangeIndex(2, len(frame) + 2, name="line_no")
+    if frame.empty or not len(frame.columns):
+        return frame
+    # Only lines whose first cell is empty can be blank: the full check runs on those few.
+    suspects = frame.loc[frame.iloc[:, 0].astype(str).str.strip().eq("")]
+    if suspects.empty:
+        return frame
+    blank = suspects.apply(lambda col: col.astype(str).str.strip().eq("")).all(axis=1)
+    return frame.drop(index=blank.index[blank.to_numpy()])
+
+
 def parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Vectorised cell parsing: (value, is_missing_marker). Unreadable text → NaN, not missing."""
     text = raw.fillna("").astype(str).str.strip()

@@ -168,7 +168,7 @@ def _sheet_rows(path: Path, sheets: list[str] | None) -> dict[str, list[tuple]]:
         try:
             frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, skip_blank_lines=False,
                                 encoding="utf-8-sig")
-        except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise IngestError(path, f"not a readable UTF-8 CSV: {exc}") from exc
         return {(sheets or [""])[0]: [tuple(r) for r in frame.itertuples(index=False)]}
     import openpyxl

@@ -16,7 +16,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ingest.base import BEIJING, REJECT_COLUMNS, Adapter, IngestError, ParsedBatch, melt_wide
+from ingest.base import (
+    BEIJING,
+    REJECT_COLUMNS,
+    Adapter,
+    IngestError,
+    ParsedBatch,
+    clean_columns,
+    melt_wide,
+    numbered_lines,
+)
 
 DATASET = "air_station_hourly"
 SOURCE = "cnemc_air_hourly"
@@ -40,17 +49,17 @@ PUBLISHED_COLUMNS = ("aqi", "primarypollutant")
 def parse(path: Path) -> ParsedBatch:
     path = Path(path)
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skip_blank_lines=False)
     except UnicodeDecodeError as exc:
         raise IngestError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise IngestError(path, f"not a readable CSV: {exc}") from exc
-    raw.columns = [c.strip() for c in raw.columns]
+    raw.columns = clean_columns(path, raw.columns)
     missing = [c for c in (*ID_COLUMNS, *VALUE_COLUMNS) if c not in raw.columns and c != "aqi"]
     if missing:
         raise IngestError(path, f"missing column(s) {', '.join(missing)}; expected the CNEMC hourly layout "
                                 f"({', '.join((*ID_COLUMNS, *VALUE_COLUMNS))})", line=1)
-    raw.index = pd.RangeIndex(2, len(raw) + 2, name="line_no")  # file line numbers (header is line 1)
+    raw = numbered_lines(raw)  # file line numbers (header is line 1)
 
     observed = pd.to_datetime(raw["timepoint"].str.strip(), format="%Y-%m-%dT%H:%M:%S", errors="coerce")
     site = raw["stationcode"].str.strip()

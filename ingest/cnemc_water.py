@@ -57,7 +57,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ingest.base import BEIJING, MISSING_MARKERS, REJECT_COLUMNS, Adapter, IngestError, ParsedBatch, melt_wide
+from ingest.base import (
+    BEIJING,
+    MISSING_MARKERS,
+    REJECT_COLUMNS,
+    Adapter,
+    IngestError,
+    ParsedBatch,
+    clean_columns,
+    melt_wide,
+)
 from ingest.station_list import read_text
 
 SOURCE = "cnemc_water_auto"
@@ -128,7 +137,7 @@ def _norm_unit(unit: str) -> str:
 
 
 def map_columns(path: Path, headers: list[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """(item name → header, role → header) for the page's columns; raises on a missing or
+    """(item name → header, role → header) for the page's columns; raises on a missing, repeated or
     differently-unitted column."""
     items: dict[str, str] = {}
     roles: dict[str, str] = {}
@@ -136,6 +145,9 @@ def map_columns(path: Path, headers: list[str]) -> tuple[dict[str, str], dict[st
         text = cell_text(header)
         name = re.split(r"[(（]", text, maxsplit=1)[0].strip()
         name = ITEM_ALIASES.get(name, name)
+        if name in items or name in roles:  # e.g. pH(无量纲) and PH(无量纲): which one holds the values?
+            raise IngestError(path, f"column '{text}' repeats {name} (column '{cell_text(items.get(name) or roles[name])}')",
+                              line=1, field=text)
         if name in ITEMS:
             unit = _UNIT.search(text)
             expected = ITEMS[name][2]
@@ -161,6 +173,17 @@ def crawl_time_from_name(name: str) -> pd.Timestamp | None:
         return pd.Timestamp(*(int(g) for g in match.groups()))
     except ValueError:
         return None
+
+
+_ISO_TIME = r"^\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$"
+
+
+def monitor_times(text: pd.Series) -> pd.Series:
+    """``monitor_datetime`` cells as naive times (µs); anything not shaped YYYY-MM-DD HH:MM… is NaT
+    (ISO 8601 alone would read the sentinel ``-999`` as the year −999)."""
+    text = text.fillna("").astype(str).str.strip()
+    shaped = text.str.match(_ISO_TIME)
+    return pd.to_datetime(text.where(shaped), format="ISO8601", errors="coerce").astype("datetime64[us]")
 
 
 def _crawl_times(names: pd.Series) -> pd.Series:
@@ -229,7 +252,7 @@ def _batch(path: Path, dataset: str, raw: pd.DataFrame, table: pd.DataFrame, ite
     time_field = pd.Series(roles[TIME], index=table.index, dtype="object")
     if MONITOR_DATETIME in roles:  # archive cross-check
         mdt_text = table[roles[MONITOR_DATETIME]].fillna("").astype(str).str.strip()
-        mdt = pd.to_datetime(mdt_text, format="ISO8601", errors="coerce")
+        mdt = monitor_times(mdt_text)
         unreadable = time_msg.isna() & mdt_text.ne("") & mdt.isna()
         differs = time_msg.isna() & mdt.notna() & observed.ne(mdt)
         time_msg[unreadable] = ("monitor_datetime '" + mdt_text + "' is not a time")[unreadable]
@@ -292,7 +315,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise IngestError(path, f"not a readable CSV: {exc}") from exc
     frame = frame.fillna("")
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.columns = clean_columns(path, frame.columns)
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="line_no")
     blank = frame.apply(lambda col: col.astype(str).str.strip().eq("")).all(axis=1)
     return frame.loc[~blank]
@@ -307,12 +330,12 @@ def parse_archive(path: Path) -> ParsedBatch:
     if CRAWL_FILE not in roles and MONITOR_DATETIME not in roles:
         raise IngestError(path, f"the archive layout needs {CRAWL_FILE} or {MONITOR_DATETIME} (监测时间 has no year)",
                           line=1)
-    crawl = _crawl_times(raw[roles[CRAWL_FILE]]) if CRAWL_FILE in roles else pd.Series(pd.NaT, index=raw.index)
+    crawl = _crawl_times(raw[roles[CRAWL_FILE]]) if CRAWL_FILE in roles else pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
     reference = crawl
     if MONITOR_DATETIME in roles:
         # No crawl time on a line: monitor_datetime stands in as the year reference (and is then
         # checked against 监测时间 like on every other line); "later than the crawl" needs a real crawl.
-        mdt = pd.to_datetime(raw[roles[MONITOR_DATETIME]].str.strip(), format="ISO8601", errors="coerce")
+        mdt = monitor_times(raw[roles[MONITOR_DATETIME]])
         reference = crawl.fillna(mdt)
     return _batch(path, ARCHIVE_DATASET, raw, raw, items, roles, reference, f"{CRAWL_FILE}, {MONITOR_DATETIME}",
                   limit=crawl)

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ingest.base import BEIJING, REJECT_COLUMNS, Adapter, IngestError, ParsedBatch, melt_wide
+from ingest.base import BEIJING, REJECT_COLUMNS, Adapter, IngestError, ParsedBatch, clean_columns, melt_wide
 from ingest.cnemc_water import parse_class
 from ingest.station_list import read_text
 
@@ -78,7 +78,7 @@ def _read(path: Path) -> pd.DataFrame:
         frame = pd.read_csv(StringIO(read_text(path)), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise IngestError(path, f"not a readable CSV: {exc}") from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.columns = clean_columns(path, frame.columns)
     missing = [c for c in (*META_COLUMNS, *VALUE_COLUMNS, CLASS) if c not in frame.columns]
     if missing:
         raise IngestError(path, f"missing column(s) {', '.join(missing)} of the Sichuan monthly section layout", line=1)

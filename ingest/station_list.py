@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ingest.base import IngestError
+from ingest.base import IngestError, clean_columns
 
 COLUMNS = {"监测点编码": "code", "监测点名称": "name_zh", "城市": "city", "经度": "lon", "纬度": "lat",
            "对照点": "is_background", "省级行政区": "province", "地级行政区": "prefecture"}
@@ -30,8 +30,11 @@ def read_text(path: Path) -> str:
 def parse(path: Path) -> pd.DataFrame:
     from io import StringIO
 
-    frame = pd.read_csv(StringIO(read_text(path)), dtype=str, keep_default_na=False)
-    frame.columns = [c.strip() for c in frame.columns]
+    try:
+        frame = pd.read_csv(StringIO(read_text(path)), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise IngestError(path, f"not a readable CSV: {exc}") from exc
+    frame.columns = clean_columns(path, frame.columns)
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise IngestError(path, f"missing column(s) {', '.join(missing)} of the station list", line=1)
