@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import psycopg
+from psycopg import sql
 
 from evaluation.air import city_days, hourly_aqi, site_days
 from evaluation.frames import HOURLY_EXTRA, HOURLY_POLLUTANTS, hourly_wide
@@ -76,6 +77,10 @@ def _day_rows(days: pd.DataFrame, method: str, n_stations=None) -> pd.DataFrame:
     out["method"] = method
     out["n_stations"] = n_stations if n_stations is not None else pd.NA
     return out
+
+
+#: Exclusive calendar end of a stored month/year row (``period_end`` is the last day with data).
+CALENDAR_END = sql.SQL("t.period_start + t.days_in_period")
 
 
 def _period_rows(stats: pd.DataFrame, sites: pd.DataFrame, period: str) -> pd.DataFrame:
@@ -190,13 +195,17 @@ def refresh_air(conn: psycopg.Connection) -> RefreshReport:
             days["primary_pollutant"] = days["primary_pollutant"].fillna("")
             dates = pd.to_datetime(days["date"])
             touched_months = {(c, d.year, d.month) for c, d in zip(city_keys["code"], city_keys["day"], strict=False)}
-            in_month = [(s, t.year, t.month) in touched_months for s, t in zip(days["site"], dates, strict=False)]
+            # A boolean array, not a list: an empty list would select no columns instead of no rows.
+            in_month = np.array([(s, t.year, t.month) in touched_months
+                                 for s, t in zip(days["site"], dates, strict=False)], dtype=bool)
             month_days = days[in_month].assign(month=dates[in_month].dt.strftime("%Y-%m"))
             month_stats = hj663.period_statistics(month_days, by=["site", "month"], daily_aqi="aqi", period="month")
-            upsert_frame(conn, "derived.air_city_month", _period_rows(month_stats, sites, "month"), ["site_id", "period_start"])
+            upsert_frame(conn, "derived.air_city_month", _period_rows(month_stats, sites, "month"), ["site_id", "period_start"],
+                         period_end=CALENDAR_END)
             year_stats = hj663.period_statistics(days.assign(year=dates.dt.year), by=["site", "year"],
                                                  daily_aqi="aqi", period="year")
-            upsert_frame(conn, "derived.air_city_year", _period_rows(year_stats, sites, "year"), ["site_id", "period_start"])
+            upsert_frame(conn, "derived.air_city_year", _period_rows(year_stats, sites, "year"), ["site_id", "period_start"],
+                         period_end=CALENDAR_END)
             months, years = len(month_stats), len(year_stats)
 
         conn.execute("""DELETE FROM ops.dirty_day q USING unnest(%s::int[], %s::date[]) AS d(site_id, day)

@@ -154,3 +154,22 @@ def test_unreadable_file_fails_with_file_and_column_named_and_the_next_file_load
     assert f"{broken}, line 1: missing column(s) pm2_5" in reports[0].error
     error = conn.execute("SELECT error FROM ops.load_log WHERE load_id = %s", (reports[0].load_id,)).fetchone()[0]
     assert error == reports[0].error
+
+
+def test_a_single_published_hour_refreshes_without_any_valid_day(conn, warehouse):
+    """One hour of the four Leshan stations: hourly AQI is stored, no day is valid (HJ 663 §6.1.3
+    needs 20 hours), so the city has no day, month or year — and the refresh must not fail on the
+    empty month (a bench run at national scale hit exactly that)."""
+    from pipeline.runs import refresh_indicators
+
+    snapshot = BUNDLED_DATA / "air" / "cnemc_station_hourly_leshan_2022-01-04T16.csv"
+    assert load_file(conn, snapshot, cnemc_air.ADAPTER, run_id="run-1").status == "loaded"
+    conn.commit()
+    report = refresh_indicators(warehouse)
+    assert report["air_hours"] == 4 and report["air_months"] == 0 and report["air_years"] == 0
+    hours = conn.execute("SELECT s.code, h.aqi FROM derived.air_hour_aqi h JOIN registry.site s USING (site_id) "
+                         "ORDER BY 1").fetchall()
+    # Ceiling of the IAQI (HJ 633 §5), recomputed from the published concentrations.
+    assert [code for code, _ in hours] == ["2535A", "2536A", "2537A", "2538A"]
+    assert hours[0][1] == 95
+    assert conn.execute("SELECT count(*) FROM derived.air_city_month").fetchone()[0] == 0
