@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import subprocess
 import sys
@@ -138,6 +139,16 @@ def _cmd_load(args: argparse.Namespace) -> int:
         print(f"{r['file']}: {r['status']} (load #{r['load_id']}) read {r['rows_read']}, stored {r['rows_stored']}, "
               f"quarantined {r['rows_quarantined']}" + (f" — {r['error']}" if r["error"] else ""))
     return 1 if any(r["status"] == "failed" for r in reports) else 0
+
+
+def _cmd_recompute(args: argparse.Namespace) -> int:
+    _require_current_schema()
+    from pipeline.runs import recompute
+
+    result = recompute(args.domain or ["air", "water", "water_manual"], args.date_from, args.date_to)
+    print("queued days: " + ", ".join(f"{d} {n}" for d, n in result.pop("queued_days").items()))
+    print(", ".join(f"{k} {v}" for k, v in result.items()))
+    return 0
 
 
 def _cmd_quality_docs(args: argparse.Namespace) -> int:
@@ -345,7 +356,6 @@ def _target_rows(statuses: list) -> tuple[list[list[str]], list[str]]:
 
 
 def _cmd_targets_status(args: argparse.Namespace) -> int:
-    import datetime as dt
     from collections import Counter
     from zoneinfo import ZoneInfo
 
@@ -390,6 +400,79 @@ def _cmd_dashboards_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dashboards_publish(args: argparse.Namespace) -> int:
+    from dashboards.publish import PublishError, client, publish
+
+    try:
+        report = publish(client(args.url, args.token), args.tree)
+    except PublishError as exc:
+        print(f"envmon dashboards publish: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(report.lines()))
+    return 0
+
+
+def _cmd_export_monthly(args: argparse.Namespace) -> int:
+    from exports.run import export_month
+
+    _require_current_schema()
+    try:
+        result = export_month(args.month, args.out)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    state = "unchanged (same tables as" if result["status"] == "unchanged" else "created"
+    print(f"{result['month']}: version v{result['version']} {state}{')' if result['status'] == 'unchanged' else ''} "
+          f"in {result['dir']} ({result['seconds']:.1f} s)")
+    print(f"manifest: {result['manifest']}; data cut-off {result['cutoff'] or 'none'}")
+    if result.get("diff"):
+        print("changed since v{}:\n{}".format(result["previous_version"], result["diff"]))
+    if result["missing"]:
+        print(f"missing data ({len(result['missing'])}, stated in 数据说明):")
+        print("\n".join(f"  {line}" for line in result["missing"]))
+    return 0
+
+
+def _cmd_alerts_evaluate(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from pipeline.runs import evaluate_and_notify
+
+    _require_current_schema()
+    as_of = None
+    if args.as_of == "now":
+        as_of = dt.datetime.now(dt.UTC)
+    elif args.as_of:
+        try:
+            as_of = dt.datetime.fromisoformat(args.as_of)
+        except ValueError:
+            raise SystemExit(f"error: --as-of {args.as_of!r} is not a time (YYYY-MM-DDTHH:MM[+08:00]) or 'now'") from None
+        as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    result = evaluate_and_notify(as_of=as_of)
+    print(f"告警评估（数据时间 {result['as_of']}）：新开 {result['opened']}，持续 {result['updated']}，"
+          f"恢复 {result['resolved']}；通知 已发送 {result['sent']}，失败 {result['failed']}，"
+          f"未配置渠道 {result['no_channel']}")
+    return 0
+
+
+def _cmd_alerts_list(args: argparse.Namespace) -> int:
+    from alerts.evaluate import BEIJING, incidents
+    from warehouse.db import connect
+
+    _require_current_schema()
+    with connect() as conn:
+        rows = incidents(conn, open_only=args.open)
+
+    def when(ts) -> str:
+        return ts.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if ts else "—"
+
+    for r in rows:
+        state = "进行中" if r["resolved_at"] is None else f"已恢复 {when(r['resolved_at'])}"
+        print(f"#{r['incident_id']} [{r['severity']}] {r['rule_code']} {r['subject']}  "
+              f"{when(r['first_seen'])} → {when(r['last_seen'])}  {state}\n    {r['message_zh']}")
+    print(f"共 {len(rows)} 条" + ("进行中的告警" if args.open else "告警"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="envmon", description="Leshan environmental monitoring pipeline")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -410,6 +493,14 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("files", nargs="+", type=Path)
     load.add_argument("--force", action="store_true", help="re-load files already loaded with the same checksum")
     load.set_defaults(func=_cmd_load)
+
+    recompute = sub.add_parser("recompute", help="recompute the derived tables from stored measurements "
+                               "(after a method or configuration change)")
+    recompute.add_argument("--domain", action="append", choices=["air", "water", "water_manual"],
+                           help="measurement store (repeatable; default all)")
+    recompute.add_argument("--from", dest="date_from", type=dt.date.fromisoformat, help="first Beijing day (YYYY-MM-DD)")
+    recompute.add_argument("--to", dest="date_to", type=dt.date.fromisoformat, help="last Beijing day (YYYY-MM-DD)")
+    recompute.set_defaults(func=_cmd_recompute)
 
     quality = sub.add_parser("quality", help="data quality: Great Expectations Data Docs on demand")
     q_sub = quality.add_subparsers(dest="quality_command", required=True, metavar="ACTION")
@@ -459,6 +550,34 @@ def build_parser() -> argparse.ArgumentParser:
     dashboards_build.add_argument("--out", type=Path, default=None,
                                   help="output directory (default: the repository's dashboards/)")
     dashboards_build.set_defaults(func=_cmd_dashboards_build)
+    dashboards_publish = dashboards_sub.add_parser(
+        "publish", help="push folders, datasource, dashboards and alerting to a Grafana (HTTP API); idempotent")
+    dashboards_publish.add_argument("--url", required=True, help="Grafana base URL, e.g. https://grafana.example")
+    dashboards_publish.add_argument("--token", default=None,
+                                    help="service-account token (default: $ENVMON_GRAFANA_TOKEN)")
+    dashboards_publish.add_argument("--tree", type=Path, default=None,
+                                    help="built tree to publish (default: the repository's dashboards/)")
+    dashboards_publish.set_defaults(func=_cmd_dashboards_publish)
+
+    alerts = sub.add_parser("alerts", help="alert conditions: evaluate (open/resolve incidents, notify) and list")
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    alerts_eval = alerts_sub.add_parser("evaluate", help="evaluate every rule, update ops.alert_incident, "
+                                        "send pending notifications (webhook / e-mail from the environment)")
+    alerts_eval.add_argument("--as-of", default=None, help="data time to judge at: ISO time (Beijing if no "
+                             "offset) or 'now' (default: each domain's latest data)")
+    alerts_eval.set_defaults(func=_cmd_alerts_evaluate)
+    alerts_list = alerts_sub.add_parser("list", help="incidents, newest first")
+    alerts_list.add_argument("--open", action="store_true", help="only incidents not resolved")
+    alerts_list.set_defaults(func=_cmd_alerts_list)
+
+    export = sub.add_parser("export", help="reports the bureau sends up: the monthly compliance export")
+    export_sub = export.add_subparsers(dest="export_command", required=True, metavar="ACTION")
+    export_monthly = export_sub.add_parser("monthly", help="workbook, CSVs, PDF and manifest of one month "
+                                           "(a new version only when the tables changed)")
+    export_monthly.add_argument("--month", required=True, help="the month, YYYY-MM")
+    export_monthly.add_argument("--out", type=Path, default=settings.output_dir() / "exports",
+                                help="output root; files go to OUT/YYYY-MM/vN/ (default: outputs/exports)")
+    export_monthly.set_defaults(func=_cmd_export_monthly)
 
     run = sub.add_parser("run", help="the main job: run the pipeline DAGs on the data directory and summarise")
     run.add_argument("--data-dir", type=Path, default=settings.data_dir(), help="input data (default: bundled data/)")

@@ -11,7 +11,7 @@ import psycopg
 from ingest import station_list
 from ingest.base import Adapter
 from pipeline.load_file import LoadReport, load_file
-from warehouse import migrate, registry
+from warehouse import migrate, registry, roles
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,7 @@ def prepare_warehouse(url: str | None = None) -> dict[str, object]:
 
     version = migrate.upgrade(url)
     with connect(url) as conn, conn.transaction():
+        roles.ensure_roles(conn)  # grants cover the tables the migrations just added
         synced = registry.sync_all(conn)
         synced["sections_changed"] = registry.upsert_sites(conn, load_sections(), config_source="config/sections.yaml")
     return {"schema_version": version, **synced}
@@ -137,13 +138,53 @@ def station_lists(data_dir: Path | str) -> list[Path]:
     return files_of(data_dir, "air/stations_*.csv")
 
 
-def run_loads(adapter: Adapter, paths: Iterable[Path], run_id: str, url: str | None = None,
-              force: bool = False) -> list[dict[str, object]]:
-    """Open a connection, load the files, return JSON-friendly reports (for XCom and summaries)."""
+#: Tries per file when the server goes away in the middle of a load (restart, failover, network) or
+#: aborts its transaction (deadlock): a file is one transaction, so a lost try leaves nothing but
+#: its ``interrupted`` line in ops.load_log, and the next try converges to the complete batch.
+LOAD_ATTEMPTS = 4
+#: How long a retry waits for the server to accept connections again (seconds).
+RECONNECT_WAIT = 60.0
+
+
+def _reconnect(url: str | None) -> psycopg.Connection:
+    import time
+
     from warehouse.db import connect
 
-    with connect(url) as conn:
-        reports = load_files(conn, adapter, paths, run_id=run_id, force=force)
+    deadline, delay = time.monotonic() + RECONNECT_WAIT, 0.5
+    while True:
+        try:
+            return connect(url)
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(2 * delay, 5.0)
+
+
+def run_loads(adapter: Adapter, paths: Iterable[Path], run_id: str, url: str | None = None,
+              force: bool = False) -> list[dict[str, object]]:
+    """Open a connection, load the files, return JSON-friendly reports (for XCom and summaries).
+    A file whose load loses the server is retried on a new connection (:data:`LOAD_ATTEMPTS`)."""
+    from warehouse.db import connect
+
+    reports: list[LoadReport] = []
+    conn = connect(url)
+    try:
+        for path in sorted(Path(p) for p in paths):
+            for attempt in range(1, LOAD_ATTEMPTS + 1):
+                try:
+                    reports += load_files(conn, adapter, [path], run_id=run_id, force=force)
+                    break
+                except psycopg.OperationalError as exc:
+                    if attempt == LOAD_ATTEMPTS:
+                        raise
+                    log.warning("%s: %s — the batch rolled back; try %d of %d", path, exc, attempt + 1,
+                                LOAD_ATTEMPTS)
+                    conn.close()
+                    conn = _reconnect(url)
+    finally:
+        conn.close()
     return [r.as_dict() for r in reports]
 
 
@@ -172,6 +213,36 @@ def refresh_indicators(url: str | None = None) -> dict[str, int]:
     return {**air, **water, "targets": refresh_target_status(url)}
 
 
+def recompute(domains: Iterable[str], day_from=None, day_to=None, url: str | None = None) -> dict[str, object]:
+    """Recompute the derived tables from the stored measurements, for days in [day_from, day_to]
+    (None = open end): after a method or configuration change (a section's target class, a standard
+    reading), which would otherwise reach only the days touched by new loads. The days are queued
+    in ``ops.dirty_day`` exactly as a load queues them (each under the load that stored its latest
+    value), then :func:`refresh_indicators` runs; unchanged results stay untouched."""
+    from psycopg import sql
+
+    from warehouse.db import connect
+    from warehouse.load import LABEL_SHIFT, MEASUREMENT_TABLES
+
+    queued: dict[str, int] = {}
+    with connect(url) as conn:
+        for domain in domains:
+            table = MEASUREMENT_TABLES[domain]
+            with conn.transaction():
+                cur = conn.execute(sql.SQL("""
+                    INSERT INTO ops.dirty_day (domain, site_id, day, load_id)
+                    SELECT %(domain)s, site_id, day, max(load_id)
+                    FROM (SELECT site_id, load_id, ((observed_at - %(shift)s::interval)
+                                 AT TIME ZONE 'Asia/Shanghai')::date AS day FROM {}) m
+                    WHERE (%(first)s::date IS NULL OR day >= %(first)s) AND (%(last)s::date IS NULL OR day <= %(last)s)
+                    GROUP BY site_id, day
+                    ON CONFLICT (domain, site_id, day) DO NOTHING""").format(sql.Identifier(*table.split("."))),
+                    {"domain": domain, "shift": LABEL_SHIFT.get(domain, "0 hours"), "first": day_from,
+                     "last": day_to})
+                queued[domain] = cur.rowcount
+    return {"queued_days": queued, **refresh_indicators(url)}
+
+
 def status_dates(conn: psycopg.Connection) -> list:
     """As-of dates worth a target status: the latest day with city air data, and the last day of
     every calendar year the air data complete (a backfilled year is judged on its own 31 Dec)."""
@@ -194,3 +265,16 @@ def refresh_target_status(url: str | None = None, as_of=None) -> int:
     with connect(url) as conn:
         dates = [as_of] if as_of else (status_dates(conn) or [dt.date.today()])
         return sum(len(refresh_targets(conn, day)) for day in dates)
+
+
+def evaluate_and_notify(url: str | None = None, as_of=None) -> dict[str, object]:
+    """Alert conditions after a load (alerts.evaluate: open/resolve incidents in ops.alert_incident),
+    then the pending notifications (alerts.notify: webhook / e-mail from the environment)."""
+    from alerts.evaluate import evaluate
+    from alerts.notify import notify_pending
+    from warehouse.db import connect
+
+    with connect(url) as conn:
+        report = evaluate(conn, as_of)
+        sent = notify_pending(conn)
+    return {**report.as_dict(), **sent.as_dict()}

@@ -17,7 +17,7 @@ def test_dag_files_import_without_errors(airflow_db):
     """DagBag parsing of Asset-scheduled DAGs reads the metadata database: it must exist."""
     bag = _bag()
     assert bag.import_errors == {}
-    assert {"smoke_load", "air_quality"} <= set(bag.dag_ids)
+    assert {"smoke_load", "air_quality", "monthly_compliance"} <= set(bag.dag_ids)
 
 
 def test_smoke_dag_loads_one_real_file_into_the_warehouse(airflow_db, empty_db, monkeypatch):
