@@ -349,10 +349,13 @@ ORDER BY 1, 2""",
     ),
 ]
 
-_LATEST_WATER = """SELECT DISTINCT ON (w.site_id) w.*
+# Per section of the city (LATERAL, one index probe each), not DISTINCT ON over every section in the
+# country: at 3,641 sections × 10 years the latter took ~300 ms (bench/RESULTS.md).
+_LATEST_WATER = """SELECT w.*
   FROM derived.water_section_month w
-  WHERE w.status = 'ok'
-  ORDER BY w.site_id, w.month DESC, (w.source = 'manual') DESC"""
+  WHERE w.site_id = s.site_id AND w.status = 'ok'
+  ORDER BY w.month DESC, (w.source = 'manual') DESC
+  LIMIT 1"""
 
 _WATER_ITEMS = (("tp", "总磷 TP"), ("nh3n", "氨氮 NH₃-N"), ("codmn", "高锰酸盐指数 CODMn"), ("do", "溶解氧 DO"))
 _LIMIT_CLASSES = (2, 3, 4)
@@ -361,7 +364,7 @@ _LATEST_CLASS = f"""SELECT s.site_id, s.code, s.name_zh, s.river, s.lon, s.lat, 
          w.month, w.class_code, coalesce(w.target_class, s.target_class) AS target_class, w.compliant,
          w.main_pollutants, w.n_valid, w.source
   FROM registry.site s
-  LEFT JOIN ({_LATEST_WATER}) w ON w.site_id = s.site_id
+  LEFT JOIN LATERAL ({_LATEST_WATER}) w ON true
   WHERE {_SECTIONS}"""
 
 
@@ -414,8 +417,8 @@ ORDER BY l.river, l.name_zh""",
        CASE WHEN l.compliant THEN '达标' WHEN NOT l.compliant THEN '超标' ELSE '未判定' END AS "达标",
        coalesce(l.main_pollutants, '') AS "主要污染物（超标倍数）", l.n_valid AS "有效样本",
        CASE l.source WHEN 'manual' THEN '手工监测' WHEN 'automatic' THEN '自动监测' END AS "来源",
-       (SELECT max(c.observed_at) FROM derived.water_sample_class c WHERE c.site_id = l.site_id)
-         AS "最近采样时间"
+       (SELECT max(f.last_observed_at) FROM ops.site_latest f
+         WHERE f.site_id = l.site_id AND f.domain IN ('water', 'water_manual')) AS "最近采样时间"
 FROM ({_LATEST_CLASS}) l
 JOIN registry.site s ON s.site_id = l.site_id
 WHERE {_IN_DISTRICT}
@@ -538,13 +541,11 @@ LIMIT 200""",
         """SELECT *, extract(epoch FROM now() - "最近数据时间")::bigint AS "距今" FROM (
   SELECT s.name_zh AS "站点/断面",
          CASE s.kind WHEN 'water_section' THEN '水质断面' WHEN 'air_city' THEN '城市' ELSE '空气站点' END AS "类型",
-         CASE WHEN s.kind = 'water_section'
-              THEN (SELECT max(m.observed_at) FROM obs.water_measurement m WHERE m.site_id = s.site_id)
-              ELSE (SELECT max(m.observed_at) FROM obs.air_measurement m WHERE m.site_id = s.site_id)
-         END AS "最近数据时间"
-  FROM registry.site s
+         max(f.last_observed_at) AS "最近数据时间"
+  FROM ops.site_latest f
+  JOIN registry.site s USING (site_id)
+  GROUP BY s.site_id, s.name_zh, s.kind
 ) q
-WHERE "最近数据时间" IS NOT NULL
 ORDER BY "最近数据时间" ASC""",
         width=24, height=10, options={"column_units": {"距今": "dtdurations"},
                                        "column_thresholds": {"距今": ((None, "green"), (86400, "orange"),

@@ -2,7 +2,8 @@
 
 Every day whose values changed is queued in ``ops.dirty_day`` in the same statement, so the
 indicators are recomputed for exactly the days a load touched (and a crash between load and
-computation loses nothing: the queue survives).
+computation loses nothing: the queue survives); each site's latest value time (``ops.site_latest``)
+is kept there too.
 
 Idempotent by construction: a row whose (value, flag) equals what is stored is not touched, so
 loading the same input twice changes nothing. A different value for an existing key replaces it,
@@ -233,6 +234,16 @@ def upsert_measurements(conn: psycopg.Connection, domain: str, rows: pd.DataFram
                    %(load_id)s
             FROM written
             ON CONFLICT (domain, site_id, day) DO NOTHING
+            RETURNING 1
+        ), latest AS (
+            -- each site's latest non-empty value (ops.site_latest, migration 0008: the freshness panel)
+            INSERT INTO ops.site_latest AS l (domain, site_id, last_observed_at, load_id)
+            SELECT %(domain)s, site_id, max(observed_at), %(load_id)s
+            FROM stage_measurement WHERE value IS NOT NULL
+            GROUP BY site_id ORDER BY site_id
+            ON CONFLICT (domain, site_id) DO UPDATE
+               SET last_observed_at = excluded.last_observed_at, load_id = excluded.load_id
+               WHERE excluded.last_observed_at > l.last_observed_at
             RETURNING 1
         )
         SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM revisions),
