@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
@@ -49,6 +50,12 @@ class GateResult:
 
     def failures(self) -> list[ExpectationOutcome]:
         return [o for o in self.outcomes if not o.success]
+
+
+#: One process-wide GX context, and GX runs are not thread-safe: two threads validating at once on
+#: the shared batch definition can see each other's dataframe (a concurrent-load test caught a good
+#: batch judged on the other thread's rows). Validations in one process take turns.
+_GX_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -118,14 +125,15 @@ def run(batch: ParsedBatch, ctx: RuleContext) -> GateResult:
 
 
 def _validate(suite_name: str, frame: pd.DataFrame, expectations: list, wholesale: list[str] | None = None) -> GateResult:
-    context, batch_definition = _context()
-    name = f"{suite_name}-{uuid.uuid4().hex}"
-    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
-    try:
-        validation = gx.ValidationDefinition(data=batch_definition, suite=suite, name=name)
-        result = validation.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
-    finally:
-        context.suites.delete(name)
+    with _GX_LOCK:
+        context, batch_definition = _context()
+        name = f"{suite_name}-{uuid.uuid4().hex}"
+        suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+        try:
+            validation = gx.ValidationDefinition(data=batch_definition, suite=suite, name=name)
+            result = validation.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+        finally:
+            context.suites.delete(name)
     outcomes = []
     for r in result.results:
         cfg = r.expectation_config
