@@ -92,10 +92,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
             failed.append(dag_id)
     from dashboards.build import build as build_dashboards
     from envmon.summary import print_summary
+    from exports.run import default_out_dir, latest_complete_month
 
     build_dashboards(settings.output_dir() / "grafana")
+    # The monthly compliance report of the last month the data cover (a re-run publishes no new version).
+    month = latest_complete_month() if not failed else None
+    if month:
+        run = run_dag("monthly_compliance", {"month": month, "out_dir": str(default_out_dir())})
+        print(f"DAG monthly_compliance ({month}): {run.state}")
+        if str(run.state) != "success":
+            failed.append("monthly_compliance")
 
-    print_summary(elapsed=time.monotonic() - started)
+    print_summary(elapsed=time.monotonic() - started, export_month=month)
     return 1 if failed else 0
 
 

@@ -40,18 +40,19 @@ def collect(url: str | None = None) -> dict[str, object]:
             WHERE s.as_of = %s AND s.status NOT IN ('insufficient_data', 'not_set')
             ORDER BY t.target_id""", (year_end,)).fetchall() if year_end else []
         sections = conn.execute("""
-            SELECT s.name_zh, s.target_class, m.month, m.class_label, m.compliant, m.n_valid, m.main_pollutants
+            SELECT s.name_zh, s.target_class, m.month, m.class_label, m.compliant, m.n_valid, m.main_pollutants,
+                   m.source, EXISTS (SELECT 1 FROM derived.water_section_month x WHERE x.site_id = s.site_id)
             FROM registry.site s
             LEFT JOIN LATERAL (SELECT * FROM derived.water_section_month m
-                               WHERE m.site_id = s.site_id AND m.source = 'automatic' AND m.status = 'ok'
-                               ORDER BY m.month DESC LIMIT 1) m ON true
+                               WHERE m.site_id = s.site_id AND m.status = 'ok'
+                               ORDER BY m.month DESC, (m.source = 'manual') DESC LIMIT 1) m ON true
             WHERE s.kind = 'water_section' AND s.config_source = 'config/sections.yaml'
             ORDER BY s.name_zh""").fetchall()
     return {"caps": caps, "loads": loads, "tables": tables, "reasons": reasons, "sites": sites, "years": years,
             "derived": derived, "sections": sections, "year_end": year_end, "targets": targets, "carbon": carbon}
 
 
-def print_summary(url: str | None = None, elapsed: float | None = None) -> None:
+def print_summary(url: str | None = None, elapsed: float | None = None, export_month: str | None = None) -> None:
     info = collect(url)
     print()
     print("=== envmon main job summary ===")
@@ -73,13 +74,16 @@ def print_summary(url: str | None = None, elapsed: float | None = None) -> None:
         print(f"  {name} {start:%Y} (through {end:%m-%d}): good days {good}/{valid} = {_fmt(ratio, '.1f')} %, "
               f"heavy-pollution days {heavy}, PM2.5 {_fmt(pm25, '.0f')} µg/m³, O3-8h p90 {_fmt(o3, '.0f')}, "
               f"composite index {_fmt(index, '.2f')}{'' if complete else ' (incomplete year)'}")
-    print("river sections (latest month judged from automatic samples; target class III unless configured):")
-    for name, target, month, label, compliant, n_valid, pollutants in info["sections"]:
+    print("river sections (latest month judged, manual results before automatic samples of the same month; "
+          "target class III unless configured):")
+    for name, target, month, label, compliant, n_valid, pollutants, source, any_month in info["sections"]:
         if month is None:
-            print(f"  {name}: no month with enough valid samples to judge")
+            print(f"  {name}: " + ("no month with enough valid samples to judge" if any_month
+                                   else "no data loaded for this section"))
             continue
         verdict = "meets" if compliant else "MISSES"
-        print(f"  {name} {month:%Y-%m}: class {label} ({n_valid} valid samples), {verdict} target "
+        basis = f"{n_valid} valid samples" if source == "automatic" else "manual monitoring"
+        print(f"  {name} {month:%Y-%m}: class {label} ({basis}), {verdict} target "
               f"{_CLASS[target]}{'; ' + pollutants if pollutants else ''}")
     if info["carbon"]:
         year, co2, intensity, status, missing = info["carbon"]
@@ -89,8 +93,14 @@ def print_summary(url: str | None = None, elapsed: float | None = None) -> None:
         print(f"targets of the plans as of {info['year_end']} (all: envmon targets status --as-of {info['year_end']}):")
         for target_id, name, actual, unit, value, status in info["targets"]:
             print(f"  {target_id:4s} {name}: {_fmt(actual, 'g')} {unit or ''} vs {_fmt(value, 'g')} — {status}")
-    print(f"outputs: Grafana provisioning (dashboards JSON, datasource) in {settings.output_dir() / 'grafana'} "
-          f"(the same as the committed dashboards/ that docker-compose mounts); monthly exports arrive with #7")
+    print(f"outputs: Grafana provisioning (dashboards JSON, datasource, alerting) in {settings.output_dir() / 'grafana'} "
+          f"(the same as the committed dashboards/ that docker-compose mounts)")
+    if export_month:
+        from exports.run import latest_version
+
+        version = latest_version(export_month)
+        print(f"monthly compliance report {export_month}: {version if version else 'not written'}"
+              + (" (workbook, CSVs, PDF, manifest.json)" if version else ""))
     if elapsed is not None:
         print(f"elapsed: {elapsed:.1f} s")
 

@@ -31,6 +31,26 @@ def month_of_run(month: str, when: datetime | None) -> str:
     return f"{previous_month(moment):%Y-%m}"
 
 
+def latest_complete_month(url: str | None = None) -> str | None:
+    """The last calendar month the city's air days reach the end of (what the main job exports:
+    the bundled data end on 2023-01-01, so 2022-12)."""
+    from warehouse.db import connect
+
+    with connect(url) as conn:
+        last = conn.execute("SELECT max(day) FROM derived.air_city_day").fetchone()[0]
+    if last is None:
+        return None
+    month = last.replace(day=1) if (last + timedelta(days=1)).day == 1 else previous_month(last)
+    return f"{month:%Y-%m}"
+
+
+def latest_version(month: str, out_dir: Path | str | None = None) -> Path | None:
+    """Directory of the month's newest published version, if any."""
+    month_dir = (Path(out_dir) if out_dir else default_out_dir()) / month
+    found = manifest.versions(month_dir)
+    return month_dir / f"v{found[-1]}" if found else None
+
+
 def export_month(month: str | date, out_dir: Path | str | None = None, url: str | None = None) -> dict[str, Any]:
     """Build the month's report from the warehouse and publish it as a (new or unchanged) version.
 

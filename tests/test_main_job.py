@@ -25,8 +25,9 @@ STATE = [
 ]
 
 
-def _run(url: str) -> str:
-    env = {**os.environ, "ENVMON_DATABASE_URL": url, "AIRFLOW_CONN_ENVMON_WAREHOUSE": url}
+def _run(url: str, outputs: Path) -> str:
+    env = {**os.environ, "ENVMON_DATABASE_URL": url, "AIRFLOW_CONN_ENVMON_WAREHOUSE": url,
+           "ENVMON_OUTPUT_DIR": str(outputs)}
     proc = subprocess.run([ENVMON, "run", "--no-cluster"], capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
@@ -37,8 +38,8 @@ def _state(url: str):
         return [conn.execute(q).fetchall() for q in STATE]
 
 
-def test_main_job_loads_the_bundled_data_and_a_second_run_changes_nothing(airflow_db, empty_db):
-    out = _run(empty_db)
+def test_main_job_loads_the_bundled_data_and_a_second_run_changes_nothing(airflow_db, empty_db, tmp_path):
+    out = _run(empty_db, tmp_path)
     assert "DAG air_quality: success" in out
     assert "=== envmon main job summary ===" in out
     assert "air_station_hourly       loaded        2      1500      1500       0" in out
@@ -53,7 +54,20 @@ def test_main_job_loads_the_bundled_data_and_a_second_run_changes_nothing(airflo
     assert "A1   中心城区空气质量优良天数比例: 82.9 % vs 88 — at_risk" in out
     assert "DAG water_quality: success" in out
     assert "悦来渡口 2022-12: class II (175 valid samples), meets target III" in out
+    # the two manual sections of the registry appear in none of the bundled files (said, not hidden)
+    assert "马鞍山: no data loaded for this section" in out and "河口渡口: no data loaded for this section" in out
+    # the monthly report of the last month the bundled data cover
+    report = tmp_path / "exports" / "2022-12" / "v1"
+    assert "DAG monthly_compliance (2022-12): success" in out
+    assert f"monthly compliance report 2022-12: {report} (workbook, CSVs, PDF, manifest.json)" in out
+    written = sorted(p.name for p in report.iterdir())
+    assert "monthly_compliance_2022-12.xlsx" in written and "monthly_compliance_2022-12.pdf" in written
+    manifest = (report / "manifest.json").read_bytes()
 
-    out = _run(empty_db)
+    out = _run(empty_db, tmp_path)
     assert "DAG air_quality: success" in out
     assert _state(empty_db) == first
+    # same data → no new version, the manifest untouched
+    assert f"monthly compliance report 2022-12: {report} (workbook" in out
+    assert sorted(p.name for p in report.parent.iterdir()) == ["v1"]
+    assert (report / "manifest.json").read_bytes() == manifest
