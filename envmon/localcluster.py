@@ -70,12 +70,12 @@ def is_running(cluster: LocalCluster) -> bool:
     return _run([str(PG_BIN / "pg_ctl"), "status", "-D", str(cluster.data_dir)], check=False).returncode == 0
 
 
-def _init(cluster: LocalCluster) -> None:
+def _init(cluster: LocalCluster, superuser: str = "envmon") -> None:
     cluster.base_dir.mkdir(parents=True, exist_ok=True)
     if _as_root():
         shutil.chown(cluster.base_dir, "postgres", "postgres")
     _run([
-        str(PG_BIN / "initdb"), "-D", str(cluster.data_dir), "-U", "envmon",
+        str(PG_BIN / "initdb"), "-D", str(cluster.data_dir), "-U", superuser,
         "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
     ])
     settings = [
@@ -111,14 +111,21 @@ def _ensure_preload(cluster: LocalCluster) -> None:
 def start(cluster: LocalCluster | None = None) -> LocalCluster:
     """The project cluster (settings), or ``cluster``: another port and directory (the fault tests
     restart a throwaway cluster of their own, never the one other tests share)."""
-    cluster = _usable_base_dir(cluster) if cluster else resolve()
+    cluster = start_server(_usable_base_dir(cluster) if cluster else resolve())
+    _create_databases(cluster)
+    return cluster
+
+
+def start_server(cluster: LocalCluster, superuser: str = "envmon") -> LocalCluster:
+    """Initialise (``superuser`` = the bootstrap role) and start a cluster, nothing more: the
+    deployment test gives a bare ``postgres`` cluster to deploy/postgres/init, as the image does."""
+    cluster = _usable_base_dir(cluster)
     if not (cluster.data_dir / "PG_VERSION").exists():
-        _init(cluster)
+        _init(cluster, superuser)
     _ensure_preload(cluster)
     if not is_running(cluster):
         _run([str(PG_BIN / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(cluster.data_dir), "-l", str(cluster.log_file)])
-    _wait_ready(cluster)
-    _create_databases(cluster)
+    _wait_ready(cluster, superuser)
     return cluster
 
 
@@ -137,11 +144,11 @@ def restart(cluster: LocalCluster | None = None) -> LocalCluster:
     return cluster
 
 
-def _wait_ready(cluster: LocalCluster, timeout: float = 30.0) -> None:
+def _wait_ready(cluster: LocalCluster, user: str = "envmon", timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with psycopg.connect(cluster.url("postgres"), connect_timeout=3):
+            with psycopg.connect(f"postgresql://{user}@127.0.0.1:{cluster.port}/postgres", connect_timeout=3):
                 return
         except psycopg.OperationalError as exc:
             if time.monotonic() > deadline:

@@ -288,6 +288,9 @@ def test_init_script_creates_databases_and_roles():
         assert re.search(rf"ALTER ROLE {role} WITH LOGIN\b.*PASSWORD :'\w+'", sql)
     assert re.search(r"CREATE ROLE envmon_reader NOLOGIN", sql)
     assert re.search(r"pg_roles WHERE rolname = 'envmon_reader'", sql), "envmon_reader only if missing"
+    # the loaders' group role of warehouse/roles.py exists before the first migration grants it anything
+    assert re.search(r"CREATE ROLE envmon_ingest NOLOGIN", sql)
+    assert re.search(r"pg_roles WHERE rolname = 'envmon_ingest'", sql), "envmon_ingest only if missing"
     assert re.search(r"GRANT envmon_reader TO grafana_reader", sql)
     assert re.search(r"CREATE DATABASE envmon OWNER envmon\b", sql)
     assert re.search(r"CREATE DATABASE airflow OWNER airflow\b", sql)

@@ -61,10 +61,20 @@ def detect(conn: psycopg.Connection) -> Capabilities:
 
 def ensure_extension(conn: psycopg.Connection) -> Capabilities:
     """Create the extension when the server offers it (and it is not switched off); then detect."""
-    if timescaledb_wanted():
+    installed = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+    if timescaledb_wanted() and not installed:
         available = conn.execute(
             "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").fetchone()
-        preloaded = "timescaledb" in (conn.execute("SHOW shared_preload_libraries").fetchone()[0] or "")
-        if available and preloaded:
+        if available and _preloaded(conn):
             conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
     return detect(conn)
+
+
+def _preloaded(conn: psycopg.Connection) -> bool:
+    """Only a superuser (or pg_read_all_settings) may read the setting; such a deployment's
+    administrator creates the extension (deploy/postgres/init), and the owner just uses it."""
+    try:
+        with conn.transaction():
+            return "timescaledb" in (conn.execute("SHOW shared_preload_libraries").fetchone()[0] or "")
+    except psycopg.errors.InsufficientPrivilege:
+        return False

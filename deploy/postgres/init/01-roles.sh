@@ -10,6 +10,8 @@
 #   envmon          LOGIN, owner of database envmon (the warehouse; runs the migrations)
 #   airflow         LOGIN, owner of database airflow (Airflow metadata)
 #   envmon_reader   NOLOGIN group role; the schema migration grants it SELECT
+#   envmon_ingest   NOLOGIN group role for loaders: write measurements and load records, no DDL
+#                   (warehouse/roles.py grants it after every migration; grant it to a loader login)
 #   grafana_reader  LOGIN, member of envmon_reader, read-only sessions
 # and the timescaledb extension in envmon (it is not a trusted extension, so the
 # non-superuser envmon role cannot create it itself).
@@ -39,6 +41,8 @@ SELECT 'CREATE ROLE airflow'
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'airflow') \gexec
 SELECT 'CREATE ROLE envmon_reader NOLOGIN'
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'envmon_reader') \gexec
+SELECT 'CREATE ROLE envmon_ingest NOLOGIN'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'envmon_ingest') \gexec
 SELECT 'CREATE ROLE grafana_reader'
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'grafana_reader') \gexec
 
@@ -61,9 +65,10 @@ SELECT 'CREATE DATABASE airflow OWNER airflow TEMPLATE template0'
 REVOKE ALL ON DATABASE envmon FROM PUBLIC;
 REVOKE ALL ON DATABASE airflow FROM PUBLIC;
 GRANT CONNECT ON DATABASE envmon TO envmon_reader;
+GRANT CONNECT, TEMPORARY ON DATABASE envmon TO envmon_ingest;
 
 \connect envmon
 CREATE EXTENSION IF NOT EXISTS timescaledb;
 EOSQL
 
-echo "01-roles.sh: roles envmon, airflow, envmon_reader, grafana_reader and databases envmon, airflow are ready"
+echo "01-roles.sh: roles envmon, airflow, envmon_reader, envmon_ingest, grafana_reader and databases envmon, airflow are ready"
