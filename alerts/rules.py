@@ -19,8 +19,9 @@ stops reporting keeps its class incident open and gets a "silent" incident besid
 
 Which sites are watched: those of the configured city (``registry.site.city``); the automatic
 checks (silent, insufficient data) cover the sections and stations that have reported at least
-once up to ``as_of`` (the registry does not carry the ``monitoring`` key of config/sections.yaml,
-and the manual sections 马鞍山 / 河口渡口 report monthly, not every 4 hours).
+once up to ``as_of``, and "silent" also every section configured as automatic
+(``registry.site.monitoring``, config/sections.yaml) that never has — the manual sections
+马鞍山 / 河口渡口 report monthly, not every 4 hours, and are not called silent.
 """
 
 from __future__ import annotations
@@ -190,18 +191,28 @@ WATER_SILENT = Rule(
     severity="warning",
     no_data_state="Alerting",
     subject_label_zh="断面",
-    why="No 4-hourly sample received for water.silent_after_hours (config/alerts.yaml) before as_of.",
+    why="No 4-hourly sample received for water.silent_after_hours (config/alerts.yaml) before as_of. A "
+        "section configured as automatic that has never sent one is silent since the city's automatic "
+        "monitoring began (its first sample of any section) or the section's active_from, whichever is later.",
     sql="""
 SELECT s.code AS subject, s.site_id, s.name_zh,
-       (l.last_at < {as_of} - make_interval(hours => {water_silent_hours})) AS firing, l.last_at AS data_time,
-       round((extract(epoch FROM {as_of} - l.last_at) / 3600)::numeric, 1)::float8 AS value,
-       jsonb_build_object('river', s.river, 'silent_after_hours', {water_silent_hours}) AS detail
+       (coalesce(l.last_at, b.since) < {as_of} - make_interval(hours => {water_silent_hours})) AS firing,
+       coalesce(l.last_at, b.since) AS data_time,
+       round((extract(epoch FROM {as_of} - coalesce(l.last_at, b.since)) / 3600)::numeric, 1)::float8 AS value,
+       jsonb_build_object('river', s.river, 'silent_after_hours', {water_silent_hours},
+                          'silence_zh', CASE WHEN l.last_at IS NULL THEN '无监测数据（该断面从未上报过样品）'
+                                             ELSE '无监测数据' END) AS detail
 FROM registry.site s
 CROSS JOIN LATERAL (
     SELECT max(c.observed_at) AS last_at FROM derived.water_sample_class c
     WHERE c.site_id = s.site_id AND c.observed_at <= {as_of}) l
-WHERE s.kind = 'water_section' AND s.city = {city} AND l.last_at IS NOT NULL""",
-    open_zh="【数据中断】{name_zh}断面自动站自{data_time}起无监测数据（已{value_text}小时，阈值{silent_after_hours}小时）。",
+CROSS JOIN LATERAL (
+    SELECT greatest((SELECT min(c.observed_at) FROM derived.water_sample_class c
+                     JOIN registry.site o USING (site_id) WHERE o.city = s.city AND c.observed_at <= {as_of}),
+                    s.active_from::timestamp AT TIME ZONE 'Asia/Shanghai') AS since) b
+WHERE s.kind = 'water_section' AND s.city = {city}
+  AND (l.last_at IS NOT NULL OR (s.monitoring = 'automatic' AND b.since <= {as_of}))""",
+    open_zh="【数据中断】{name_zh}断面自动站自{data_time}起{silence_zh}（已{value_text}小时，阈值{silent_after_hours}小时）。",
     resolved_zh="【数据恢复】{name_zh}断面自动站已恢复上报（最新样品{data_time}）。",
 )
 

@@ -3,8 +3,8 @@
 The file is configuration the bureau owns (target classes, assessment levels, roles, corrected
 coordinates); this module turns it into rows in the shape of ``warehouse.registry.SITE_COLUMNS``
 (kind ``water_section``, code = name_zh, the name the publications use) for
-``warehouse.registry.upsert_sites``, plus one extra column ``monitoring`` (automatic | manual)
-that the registry upsert ignores. Every error names the file, the section and the field.
+``warehouse.registry.upsert_sites`` (``monitoring``, automatic | manual, is one of them: the alerts
+tell a silent automatic section from a manual one). Every error names the file, the section and the field.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ ALLOWED = {
     "monitoring": ("automatic", "manual"),
 }
 TEXT_FIELDS = ("name_zh", "province", "city", "district", "river", "basin", "notes")
-COLUMNS = [*SITE_COLUMNS, "monitoring"]
+COLUMNS = list(SITE_COLUMNS)
 
 
 class SectionConfigError(ValueError):
@@ -88,7 +88,7 @@ def _check_section(path: Path, position: int, entry) -> dict:
 
 
 def load_sections(path: Path = CONFIG_DIR / "sections.yaml") -> pd.DataFrame:
-    """Validated sections in the registry's shape (``SITE_COLUMNS`` + ``monitoring``)."""
+    """Validated sections in the registry's shape (``SITE_COLUMNS``)."""
     path = Path(path)
     try:
         with path.open(encoding="utf-8") as fh:

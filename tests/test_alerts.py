@@ -287,6 +287,39 @@ def test_silent_sections_get_an_explicit_no_data_incident_and_no_channel_is_reco
         assert notify_pending(conn, Channels()).no_channel == 0
 
 
+def test_an_automatic_section_that_never_reported_is_silent_and_a_manual_one_is_not(loaded):
+    """config/sections.yaml says which sections have an automatic station (registry.site.monitoring):
+    one that never sent a sample is silent since the city's automatic monitoring began."""
+    from alerts.evaluate import message
+    from warehouse.registry import upsert_sites
+
+    with connect(loaded, autocommit=False) as conn:  # the extra sections are rolled back
+        upsert_sites(conn, pd.DataFrame([
+            {"code": "新站断面", "kind": "water_section", "name_zh": "新站断面", "city": "乐山", "river": "岷江",
+             "water_body": "river", "target_class": 3, "monitoring": "automatic"},
+            {"code": "新手工断面", "kind": "water_section", "name_zh": "新手工断面", "city": "乐山", "river": "岷江",
+             "water_body": "river", "target_class": 3, "monitoring": "manual"},
+            {"code": "晚建断面", "kind": "water_section", "name_zh": "晚建断面", "city": "乐山", "river": "岷江",
+             "water_body": "river", "target_class": 3, "monitoring": "automatic", "active_from": dt.date(2022, 12, 31)},
+        ]), config_source="test")
+        first = conn.execute("SELECT min(observed_at) FROM derived.water_sample_class").fetchone()[0]
+        as_of = first + dt.timedelta(hours=30)
+        rows = {r["subject"]: r for r in run_rule(conn, R.WATER_SILENT, as_of)}
+        assert "新手工断面" not in rows and "马鞍山" not in rows and "河口渡口" not in rows
+        assert "晚建断面" not in rows  # not active yet: no silence to speak of
+        new = rows["新站断面"]
+        assert new["firing"] and new["data_time"] == first and new["value"] == 30.0
+        assert message(R.WATER_SILENT, new) == (
+            f"【数据中断】新站断面断面自动站自{first.astimezone(dt.timezone(dt.timedelta(hours=8))):%Y-%m-%d %H:%M}"
+            "起无监测数据（该断面从未上报过样品）（已30小时，阈值24小时）。")
+        # 20 hours into the section's active period: not yet silent for 24 hours
+        late = dt.datetime(2022, 12, 31, 20, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        rows = {r["subject"]: r for r in run_rule(conn, R.WATER_SILENT, late)}
+        assert rows["晚建断面"]["firing"] is False and rows["晚建断面"]["value"] == 20.0
+        assert rows["新站断面"]["firing"] is True
+        conn.rollback()
+
+
 # --------------------------------------------------------------------------- air
 
 

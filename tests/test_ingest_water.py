@@ -470,7 +470,7 @@ def test_monthly_sections_in_registry_shape():
 
 def test_bureau_sections_default():
     sections = section_config.load_sections()
-    assert list(sections.columns) == [*SITE_COLUMNS, "monitoring"]
+    assert list(sections.columns) == list(SITE_COLUMNS)
     by = sections.set_index("code")
     assert list(by.index) == ["悦来渡口", "李码头", "姜公堰", "木城镇", "马边河河口", "月波", "马鞍山", "河口渡口"]
     assert (sections["code"] == sections["name_zh"]).all() and (sections["kind"] == "water_section").all()

@@ -16,7 +16,7 @@ from envmon.settings import CONFIG_DIR
 
 SITE_COLUMNS = (
     "code", "kind", "name_zh", "province", "city", "district", "river", "basin", "water_body", "role",
-    "lon", "lat", "is_background", "target_class", "assessment_level", "active_from", "active_to",
+    "lon", "lat", "is_background", "target_class", "assessment_level", "active_from", "active_to", "monitoring",
 )
 
 
