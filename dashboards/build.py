@@ -136,7 +136,11 @@ def _panel(spec: PanelSpec, panel_id: int):
         if opts.get("stacked"):
             panel.stacking(common.StackingMode.NORMAL)
     elif spec.kind == "statetimeline":
-        panel = statetimeline.Panel()
+        # one row per section, a month's class as a coloured cell with its label; equal months merged
+        panel = (statetimeline.Panel().show_value(common.VisibilityMode.AUTO).merge_values(True)
+                 .row_height(0.8).align_value("center")
+                 .legend(common_builders.VizLegendOptions().display_mode(common.LegendDisplayMode.LIST)
+                         .placement(common.LegendPlacement.BOTTOM).show_legend(True)))
     elif spec.kind == "heatmap":
         # pre-bucketed: one numeric column per weekday → ordinal rows, one cell per Beijing day
         panel = (heatmap.Panel().calculate(False)

@@ -109,6 +109,36 @@ def test_dashboard_json(built):
     assert {p["type"] for p in dashboards["envmon-carbon"]["panels"]} == {"barchart", "table"}
 
 
+def _missing_or_changed(written, parsed, path: str = "") -> list[str]:
+    """Paths of ``written`` that the parsed model lost or altered (defaults it adds are fine)."""
+    if isinstance(written, dict) and isinstance(parsed, dict):
+        return [p for k, v in written.items()
+                for p in ([f"{path}/{k} lost"] if k not in parsed else _missing_or_changed(v, parsed[k], f"{path}/{k}"))]
+    if isinstance(written, list) and isinstance(parsed, list) and len(written) == len(parsed):
+        return [p for i, (a, b) in enumerate(zip(written, parsed, strict=True)) for p in _missing_or_changed(a, b, f"{path}[{i}]")]
+    return [] if written == parsed else [f"{path}: {written!r} != {parsed!r}"]
+
+
+def test_dashboard_json_parses_into_the_sdk_models_and_back_unchanged(built):
+    """The written JSON is read back with grafana-foundation-sdk's own models (its plugin registry
+    gives every panel type's typed options and field config): every panel's options parse into its
+    type's model, and no field is lost or altered on the way (the model may add its defaults; the SQL
+    queries stay untyped: the SDK has no PostgreSQL query model)."""
+    from grafana_foundation_sdk.cog.encoder import JSONEncoder
+    from grafana_foundation_sdk.cog.plugins import register_default_plugins
+    from grafana_foundation_sdk.models.dashboard import Dashboard
+
+    register_default_plugins()
+    out, _ = built
+    for uid, data in _dashboards(out).items():
+        model = Dashboard.from_json(data)
+        assert _missing_or_changed(data, json.loads(json.dumps(model, cls=JSONEncoder))) == [], uid
+        for panel in model.panels:
+            options = type(panel.options)
+            assert options.__name__ == "Options" and options.__module__.endswith("." + panel.type_val.replace("-", "")), \
+                (uid, panel.title, panel.type_val, options)
+
+
 def test_aqi_category_colours_and_status_mapping(built):
     out, _ = built
     dashboards = _dashboards(out)
