@@ -13,6 +13,7 @@ read the same tables whatever the licence.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -205,6 +206,19 @@ def latency(url: str, end: dt.date, repeats: int) -> list[Figure]:
     return figures
 
 
+def national_export(url: str, end: dt.date) -> list[Figure]:
+    """The city's monthly export (config/exports.yaml: 乐山) from the national-scale warehouse above:
+    the export reads one city's rows, so its time must not grow with the country's tables."""
+    from exports.run import export_month
+
+    month = f"{end.replace(day=1):%Y-%m}"
+    with tempfile.TemporaryDirectory() as tmp, timed() as watch:
+        result = export_month(month, tmp, url)
+    return [Figure("export", f"monthly export {month} of {CITY} from the national-scale warehouse of the "
+                   "dashboards section (workbook, CSVs, PDF, manifest)", round(watch.seconds, 2), "s",
+                   f"goal < 10 s; {result['status']} v{result['version']}")]
+
+
 def run(url: str | None, end: dt.date, volume: Volume, repeats: int,
         prefix: str = "bench") -> tuple[list[Figure], list[str]]:
     from bench.ingest import drop, prepare
@@ -219,6 +233,7 @@ def run(url: str | None, end: dt.date, volume: Volume, repeats: int,
         figures[0] = Figure(SECTION, "derived.air_city_day", sizes["air_city_day"], "rows",
                             f"synthetic history generated in {watch.seconds:.0f} s (not timed below)")
         figures += latency(url, end, repeats)
+        figures += national_export(url, end)
     finally:
         if own:
             drop(f"{prefix}_dashboards")

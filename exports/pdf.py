@@ -138,6 +138,13 @@ def font_family(text: str) -> str:
     return family
 
 
+def _cell(value: object) -> str:
+    """A table cell: missing (None, NaN/NA or empty) shows as a dash, never as 'nan' or a crash."""
+    if value is None or value == "" or (not isinstance(value, str) and pd.isna(value)):
+        return "—"
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
 def _wrap(text: str, width: int) -> list[str]:
     """Break text into lines of at most ``width`` columns (CJK characters count two)."""
     lines, line, used = [], "", 0
@@ -289,9 +296,9 @@ def _ratio_carbon_page(pdf: PdfPages, report: MonthlyReport) -> None:
 def _water_page(pdf: PdfPages, report: MonthlyReport) -> None:
     sections = report.charts.get("sections", pd.DataFrame())
     fig = _page(pdf, f"地表水考核断面水质（{report.month.year}年{report.month.month}月）", report, 4)
-    cells = [[r["名称"], r["河流"], r["数据来源"] or "—", "—" if pd.isna(r["有效样本数(个)"]) else str(r["有效样本数(个)"]),
-              r["水质类别"] or "—", r["目标类别"] or "—", r["是否达标"] or "—",
-              "\n".join(_wrap(r["主要污染指标(超标倍数)"] or "—", 24))] for _, r in sections.iterrows()]
+    cells = [[_cell(r["名称"]), _cell(r["河流"]), _cell(r["数据来源"]), _cell(r["有效样本数(个)"]),
+              _cell(r["水质类别"]), _cell(r["目标类别"]), _cell(r["是否达标"]),
+              "\n".join(_wrap(_cell(r["主要污染指标(超标倍数)"]), 24))] for _, r in sections.iterrows()]
     ax = fig.add_axes([0.05, 0.5, 0.9, 0.42])
     ax.axis("off")
     if cells:

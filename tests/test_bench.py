@@ -20,9 +20,12 @@ def test_tiny_benchmark_prints_the_ratio_and_writes_results(cluster, tmp_path):
     assert last.startswith("ingest/raw-COPY ratio: ")
     assert float(last.rsplit(" ", 1)[1]) > 0
     text = out.read_text(encoding="utf-8")
-    for heading in ("## Machine", "## ingest", "## indicators", "## dashboards", "## Notes"):
+    for heading in ("## Machine", "## ingest", "## indicators", "## dashboards", "## export", "## Notes"):
         assert heading in text
     assert "PostgreSQL" in text and "TimescaleDB" in text
+    # every section ran: a failure is reported as a FAILED figure, not as an exit code
+    assert "| FAILED |" not in text, [line for line in text.splitlines() if "FAILED" in line]
+    assert "from the national-scale warehouse of the dashboards section" in text
     # the re-load of the same files is idempotent: nothing changed, no revision written
     assert "rows changed by the re-load | 0 |" in text
     assert "revisions written by the re-load | 0 |" in text
