@@ -9,6 +9,7 @@ a throwaway one of this test, never the shared one.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -30,9 +31,10 @@ def _free_port() -> int:
 
 
 def _run_init(port: int) -> subprocess.CompletedProcess[str]:
+    # random passwords, as a deployment's secrets would be (the cluster trusts loopback: not used to log in)
     env = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": str(port), "POSTGRES_USER": "postgres",
-           "ENVMON_DB_PASSWORD": "e-not-used-trust-auth", "AIRFLOW_DB_PASSWORD": "a-not-used-trust-auth",
-           "GRAFANA_READER_PASSWORD": "g-not-used-trust-auth"}
+           **{name: secrets.token_urlsafe(16)
+              for name in ("ENVMON_DB_PASSWORD", "AIRFLOW_DB_PASSWORD", "GRAFANA_READER_PASSWORD")}}
     return subprocess.run(["bash", str(INIT_SCRIPT)], env=env, capture_output=True, text=True, timeout=120)
 
 

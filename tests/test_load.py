@@ -173,3 +173,37 @@ def test_a_single_published_hour_refreshes_without_any_valid_day(conn, warehouse
     assert [code for code, _ in hours] == ["2535A", "2536A", "2537A", "2538A"]
     assert hours[0][1] == 95
     assert conn.execute("SELECT count(*) FROM derived.air_city_month").fetchone()[0] == 0
+
+
+def test_a_batch_naming_an_unknown_site_or_parameter_writes_nothing(conn):
+    """The measurement hypertables carry no per-row foreign keys (migration 0010: they made COPY four
+    times slower); the store checks each batch's references once, and a batch that names a site or
+    parameter the registry lacks is refused whole, with the ids named."""
+    import psycopg
+    import pytest
+
+    from warehouse.load import UnknownReference, begin_load, upsert_measurements
+
+    load_id = begin_load(conn, dataset=cnemc_air.ADAPTER.dataset, source_code=cnemc_air.ADAPTER.source_code,
+                         file_path="x.csv", checksum=None, file_bytes=None, run_id="r")
+    known_site = conn.execute("SELECT min(site_id) FROM registry.site").fetchone()[0]
+    known_parameter = conn.execute("SELECT min(parameter_id) FROM registry.parameter").fetchone()[0]
+    rows = pd.DataFrame({"site_id": [known_site, 999_999], "parameter_id": [known_parameter, known_parameter],
+                         "observed_at": pd.to_datetime(["2023-01-01T01:00:00Z"] * 2), "value": [1.0, 2.0],
+                         "source_flag": ["normal", "normal"], "status": ["provisional", "provisional"]})
+    with pytest.raises(UnknownReference, match=r"site_id \[999999\]"), conn.transaction():
+        upsert_measurements(conn, "air", rows, load_id)
+    bad_parameter = rows.iloc[:1].assign(parameter_id=32_000)
+    with pytest.raises(UnknownReference, match=r"parameter_id \[32000\]"), conn.transaction():
+        upsert_measurements(conn, "air", bad_parameter, load_id)
+    with pytest.raises(UnknownReference, match="load_id 424242"), conn.transaction():
+        upsert_measurements(conn, "air", rows.iloc[:1], 424242)
+    assert conn.execute("SELECT count(*) FROM obs.air_measurement").fetchone()[0] == 0
+    # the good row alone is stored, and while its batch is open the site cannot be deleted
+    with conn.transaction():
+        assert upsert_measurements(conn, "air", rows.iloc[:1], load_id).inserted == 1
+        with psycopg.connect(conn.info.dsn, autocommit=True) as other:
+            other.execute("SET lock_timeout = '300ms'")
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute("DELETE FROM registry.site WHERE site_id = %s", (known_site,))
+    assert conn.execute("SELECT count(*) FROM obs.air_measurement").fetchone()[0] == 1

@@ -36,6 +36,27 @@ QUARANTINE_COLUMNS = ["line_no", "field", "reason_code", "message", "raw"]
 COPY_CHUNK_ROWS = 200_000
 
 
+class UnknownReference(ValueError):
+    """A batch names a site, parameter or load the warehouse does not have (the row rules should
+    have quarantined such rows: reaching the store with one is a defect, and nothing is written)."""
+
+
+def check_references(conn: psycopg.Connection, rows: pd.DataFrame, load_id: int) -> None:
+    """What the foreign keys of the measurement hypertables did per row, once per batch (migration
+    0010, ``ops.lock_references``): the batch's distinct sites and parameters and its load exist,
+    and are locked FOR KEY SHARE until the batch commits."""
+    sites = np.unique(rows["site_id"].to_numpy(dtype="int64")).tolist()
+    parameters = np.unique(rows["parameter_id"].to_numpy(dtype="int64")).tolist()
+    missing_sites, missing_parameters, missing_load = conn.execute(
+        "SELECT * FROM ops.lock_references(%s::integer[], %s::integer[], %s)", (sites, parameters, load_id)).fetchone()
+    problems = [f"site_id {missing_sites[:10]}" if missing_sites else "",
+                f"parameter_id {missing_parameters[:10]}" if missing_parameters else "",
+                f"load_id {load_id}" if missing_load else ""]
+    if any(problems):
+        raise UnknownReference("batch refers to rows the warehouse does not have: " +
+                               "; ".join(p for p in problems if p))
+
+
 @dataclass(frozen=True)
 class UpsertCounts:
     inserted: int
@@ -194,6 +215,7 @@ def upsert_measurements(conn: psycopg.Connection, domain: str, rows: pd.DataFram
     table = MEASUREMENT_TABLES[domain]
     if rows.empty:
         return UpsertCounts(0, 0, 0)
+    check_references(conn, rows, load_id)
     conn.execute("""CREATE TEMP TABLE IF NOT EXISTS stage_measurement (
         site_id integer, parameter_id smallint, observed_at timestamptz,
         value double precision, source_flag text, status text) ON COMMIT DELETE ROWS""")

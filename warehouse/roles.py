@@ -47,6 +47,8 @@ def ensure_roles(conn: psycopg.Connection) -> None:
         sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA obs TO {}").format(role),
         sql.SQL("GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA ops TO {}").format(role),
         sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA obs, ops TO {}").format(role),
+        # the load's per-batch reference check and lock (migration 0010), the only function it needs
+        sql.SQL("GRANT EXECUTE ON FUNCTION ops.lock_references(integer[], integer[], bigint) TO {}").format(role),
     ]
     with conn.transaction():
         for statement in statements:
