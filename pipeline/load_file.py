@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -49,8 +51,39 @@ def _gate_failure_frame(batch: ParsedBatch, gate: quality_gate.GateResult) -> pd
     return _quarantine_frame(batch, records)
 
 
+@dataclass(frozen=True)
+class CheckedFile:
+    """A file parsed and judged by the row rules and the GX gate: everything before the database
+    (so it can run for the next file while this one is stored, :func:`pipeline.runs.load_files`)."""
+
+    ctx: RuleContext
+    batch: ParsedBatch | None = None
+    parse_error: IngestError | None = None
+    good: pd.DataFrame | None = None
+    rejected: pd.DataFrame | None = None
+    gate: quality_gate.GateResult | None = None
+
+
+def rule_context(conn: psycopg.Connection, domain: str, now: pd.Timestamp | None = None) -> RuleContext:
+    """The registry as the row rules and the gate see it (known sites and parameters)."""
+    return RuleContext(site_ids=site_ids(conn), parameters=parameters(conn, domain), now=now or pd.Timestamp.now(tz="UTC"))
+
+
+def check_file(path: Path, adapter: Adapter, ctx: RuleContext) -> CheckedFile:
+    """Parse → row rules → GX gate, no I/O but reading the file. A parse error is a result (it names
+    file, line and field); any other exception is a defect and propagates."""
+    try:
+        batch = adapter.parse(Path(path))
+    except IngestError as exc:
+        return CheckedFile(ctx=ctx, parse_error=exc)
+    good, rejected = split(batch.records, ctx)
+    return CheckedFile(ctx=ctx, batch=batch, good=good, rejected=rejected, gate=quality_gate.run(batch, ctx))
+
+
 def load_file(conn: psycopg.Connection, path: Path, adapter: Adapter, run_id: str, force: bool = False,
-              now: pd.Timestamp | None = None) -> LoadReport:
+              now: pd.Timestamp | None = None, checked: Callable[[], CheckedFile] | None = None) -> LoadReport:
+    """``checked``: the file's :class:`CheckedFile` when the caller prepared it (a future's
+    ``result``); by default it is made here."""
     path = Path(path)
     checksum, size = file_checksum(path)
     dataset, source = adapter.dataset, adapter.source_code
@@ -60,15 +93,18 @@ def load_file(conn: psycopg.Connection, path: Path, adapter: Adapter, run_id: st
     load_id = wh.begin_load(conn, dataset=dataset, source_code=source, file_path=str(path),
                             checksum=checksum, file_bytes=size, run_id=run_id)
     try:
-        batch = adapter.parse(path)
-    except IngestError as exc:
-        with conn.transaction():
-            wh.finish_load(conn, load_id, status="failed", error=str(exc))
-        log.error("%s", exc)
-        return LoadReport(file=str(path), dataset=dataset, status="failed", load_id=load_id, error=str(exc))
-
-    try:
-        return _validate_and_store(conn, batch, load_id, dataset, now, adapter.store or batch.domain)
+        if checked is None:
+            ctx = rule_context(conn, adapter.domain, now)
+            result = check_file(path, adapter, ctx)
+        else:
+            result = checked()
+        if result.parse_error is not None:
+            exc = result.parse_error
+            with conn.transaction():
+                wh.finish_load(conn, load_id, status="failed", error=str(exc))
+            log.error("%s", exc)
+            return LoadReport(file=str(path), dataset=dataset, status="failed", load_id=load_id, error=str(exc))
+        return _store(conn, result, load_id, dataset, adapter.store or result.batch.domain)
     except psycopg.OperationalError:
         raise  # the server went away: the batch rolled back whole; let the task retry
     except Exception as exc:  # a defect in one file's data must not block the others
@@ -79,13 +115,9 @@ def load_file(conn: psycopg.Connection, path: Path, adapter: Adapter, run_id: st
         return LoadReport(file=str(path), dataset=dataset, status="failed", load_id=load_id, error=message)
 
 
-def _validate_and_store(conn: psycopg.Connection, batch: ParsedBatch, load_id: int, dataset: str,
-                        now: pd.Timestamp | None, store: str) -> LoadReport:
+def _store(conn: psycopg.Connection, checked: CheckedFile, load_id: int, dataset: str, store: str) -> LoadReport:
+    batch, ctx, good, rejected, gate = checked.batch, checked.ctx, checked.good, checked.rejected, checked.gate
     path = batch.path
-    ctx = RuleContext(site_ids=site_ids(conn), parameters=parameters(conn, batch.domain),
-                      now=now or pd.Timestamp.now(tz="UTC"))
-    good, rejected = split(batch.records, ctx)
-    gate = quality_gate.run(batch, ctx)
     times = batch.records["observed_at"]
     first, last = (times.min(), times.max()) if len(times) else (None, None)
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
 
 from ingest import station_list
-from ingest.base import Adapter
-from pipeline.load_file import LoadReport, load_file
+from ingest.base import Adapter, file_checksum
+from pipeline.load_file import CheckedFile, LoadReport, check_file, load_file, rule_context
 from warehouse import migrate, registry, roles
 
 log = logging.getLogger(__name__)
@@ -38,12 +39,38 @@ def load_station_list(conn: psycopg.Connection, path: Path) -> int:
         return changed + registry.upsert_sites(conn, station_list.city_sites(stations), config_source=str(path))
 
 
+def checked_ahead(conn: psycopg.Connection, adapter: Adapter, paths: Iterable[Path],
+                  force: bool = False) -> Iterator[tuple[Path, Callable[[], CheckedFile] | None]]:
+    """The files in order, each with its parse + row rules + GX gate already running in a second
+    thread while the caller stores the one before (the client's work overlaps the server's; at most
+    two files are held in memory). Files already loaded (same checksum) are not parsed: ``None``."""
+    from warehouse.load import find_loaded
+
+    ctx = rule_context(conn, adapter.domain)
+    todo = []
+    for path in sorted(Path(p) for p in paths):
+        loaded = not force and find_loaded(conn, adapter.dataset, file_checksum(path)[0]) is not None
+        todo.append((path, loaded))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="check-file") as pool:
+        futures: dict[int, Future] = {}
+
+        def submit(i: int) -> None:
+            if i < len(todo) and not todo[i][1] and i not in futures:
+                futures[i] = pool.submit(check_file, todo[i][0], adapter, ctx)
+
+        for i, (path, _loaded) in enumerate(todo):
+            submit(i)
+            submit(next((j for j in range(i + 1, len(todo)) if not todo[j][1]), len(todo)))
+            future = futures.pop(i, None)
+            yield path, (future.result if future is not None else None)
+
+
 def load_files(conn: psycopg.Connection, adapter: Adapter, paths: Iterable[Path], run_id: str,
                force: bool = False) -> list[LoadReport]:
     """Each file on its own: a failed file is reported and the next one still loads."""
     reports = []
-    for path in sorted(Path(p) for p in paths):
-        report = load_file(conn, path, adapter, run_id=run_id, force=force)
+    for path, checked in checked_ahead(conn, adapter, paths, force):
+        report = load_file(conn, path, adapter, run_id=run_id, force=force, checked=checked)
         log.info("%s", report.line())
         reports.append(report)
     return reports
@@ -171,10 +198,12 @@ def run_loads(adapter: Adapter, paths: Iterable[Path], run_id: str, url: str | N
     reports: list[LoadReport] = []
     conn = connect(url)
     try:
-        for path in sorted(Path(p) for p in paths):
+        for path, checked in checked_ahead(conn, adapter, paths, force):
             for attempt in range(1, LOAD_ATTEMPTS + 1):
                 try:
-                    reports += load_files(conn, adapter, [path], run_id=run_id, force=force)
+                    report = load_file(conn, path, adapter, run_id=run_id, force=force, checked=checked)
+                    log.info("%s", report.line())
+                    reports.append(report)
                     break
                 except psycopg.OperationalError as exc:
                     if attempt == LOAD_ATTEMPTS:

@@ -210,12 +210,55 @@ def copy_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame, column
             copy.write(chunk)
 
 
+def _insert_new(conn: psycopg.Connection, domain: str, table: str, rows: pd.DataFrame, load_id: int) -> bool:
+    """New data (the usual case: the next hour, day or month) straight into the hypertable by binary
+    COPY, at the speed of a raw COPY: no staging table, no join, no ON CONFLICT. Taken only when no
+    stored row of the batch's sites lies in its time span; should a concurrent load store one of its
+    keys meanwhile, the COPY fails on the primary key, its savepoint rolls back, and the batch takes
+    the upsert path, which decides row by row. Returns whether the batch was stored this way."""
+    first, last = rows["observed_at"].min(), rows["observed_at"].max()
+    sites = np.unique(rows["site_id"].to_numpy(dtype="int64")).tolist()
+    if conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE site_id = ANY(%s) AND observed_at BETWEEN %s AND %s)",
+                    (sites, first, last)).fetchone()[0]:
+        return False
+    try:
+        with conn.transaction():
+            copy_binary(conn, table, rows.assign(load_id=load_id), {**STAGE_TYPES, "load_id": "int8"})
+    except psycopg.errors.UniqueViolation:
+        return False
+    # what the upsert statement's CTEs do for the rows it writes: the Beijing days to recompute and
+    # each site's latest value
+    # Beijing day numbers in integer arithmetic (UTC+8, no DST): a pandas date column costs more
+    # than the COPY at 259,200 rows
+    shift_ns = pd.Timedelta(LABEL_SHIFT.get(domain, "0 hours")).value - pd.Timedelta(hours=8).value
+    instants = (rows["observed_at"].dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+                .to_numpy().view("int64"))
+    day_numbers = (instants - shift_ns) // 86_400_000_000_000
+    pairs = np.unique(rows["site_id"].to_numpy(dtype="int64") * 1_000_000 + day_numbers)
+    days = (pairs % 1_000_000).astype("datetime64[D]").tolist()
+    conn.execute("""INSERT INTO ops.dirty_day (domain, site_id, day, load_id)
+                    SELECT %s, s, d, %s FROM unnest(%s::integer[], %s::date[]) AS u(s, d)
+                    ON CONFLICT (domain, site_id, day) DO NOTHING""",
+                 (domain, load_id, (pairs // 1_000_000).tolist(), days))
+    valued = rows.loc[rows["value"].notna(), ["site_id", "observed_at"]]
+    latest = valued.groupby("site_id")["observed_at"].max().sort_index()
+    conn.execute("""INSERT INTO ops.site_latest AS l (domain, site_id, last_observed_at, load_id)
+                    SELECT %s, s, t, %s FROM unnest(%s::integer[], %s::timestamptz[]) AS u(s, t)
+                    ON CONFLICT (domain, site_id) DO UPDATE
+                       SET last_observed_at = excluded.last_observed_at, load_id = excluded.load_id
+                       WHERE excluded.last_observed_at > l.last_observed_at""",
+                 (domain, load_id, latest.index.astype("int64").tolist(), [t.to_pydatetime() for t in latest]))
+    return True
+
+
 def upsert_measurements(conn: psycopg.Connection, domain: str, rows: pd.DataFrame, load_id: int) -> UpsertCounts:
     """Must run inside the caller's transaction (the batch's single transaction)."""
     table = MEASUREMENT_TABLES[domain]
     if rows.empty:
         return UpsertCounts(0, 0, 0)
     check_references(conn, rows, load_id)
+    if _insert_new(conn, domain, table, rows, load_id):
+        return UpsertCounts(inserted=len(rows), revised=0, unchanged=0)
     conn.execute("""CREATE TEMP TABLE IF NOT EXISTS stage_measurement (
         site_id integer, parameter_id smallint, observed_at timestamptz,
         value double precision, source_flag text, status text) ON COMMIT DELETE ROWS""")
