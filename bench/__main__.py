@@ -82,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     info["scale"] = f"{name}: {scale.plan.label()}"
     figures: list[Figure] = []
     notes = [
-        "The machine is shared: other work (test suites of other developers) ran at the same time, so the "
-        "figures are noisy and rather pessimistic; the load average at start is given above.",
+        "Figures from one run on a 2-core virtual machine; the load average at start is given above (a "
+        "load near or above the core count means other work shared the machine and the figures are pessimistic).",
     ]
     ratio, url = None, None
 
