@@ -37,7 +37,16 @@ def sections(conn: psycopg.Connection) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["site_id", "site", "water_body", "target_class", "city", "river"])
 
 
+#: (section, month) pairs read from the hypertable at a time: bounds the refresh's memory whatever
+#: the queue holds (a national backfill queues 3,641 sections × every month it covers).
+CHUNK_SECTION_MONTHS = 500
+
+
 def _records(conn: psycopg.Connection, table: str, site_ids: list[int], months: list) -> pd.DataFrame:
+    """Samples of the (section, month) pairs; their overall span is stated too, so the planner can
+    exclude hypertable chunks instead of probing every chunk once per pair."""
+    span_start = pd.Timestamp(min(months)).tz_localize(BEIJING)
+    span_end = (pd.Timestamp(max(months)) + pd.offsets.MonthBegin(1)).tz_localize(BEIJING)
     rows = conn.execute(f"""
         SELECT s.code, p.code, m.observed_at, m.value, m.source_flag
         FROM unnest(%s::int[], %s::date[]) AS d(site_id, month)
@@ -45,7 +54,9 @@ def _records(conn: psycopg.Connection, table: str, site_ids: list[int], months: 
              AND m.observed_at >= (d.month::timestamp AT TIME ZONE 'Asia/Shanghai')
              AND m.observed_at <  ((d.month + interval '1 month')::timestamp AT TIME ZONE 'Asia/Shanghai')
         JOIN registry.site s ON s.site_id = m.site_id
-        JOIN registry.parameter p ON p.parameter_id = m.parameter_id""", (site_ids, months)).fetchall()
+        JOIN registry.parameter p ON p.parameter_id = m.parameter_id
+        WHERE m.observed_at >= %s AND m.observed_at < %s""",
+        (site_ids, months, span_start.to_pydatetime(), span_end.to_pydatetime())).fetchall()
     records = pd.DataFrame(rows, columns=["site_code", "parameter", "observed_at", "value", "source_flag"])
     records["observed_at"] = pd.to_datetime(records["observed_at"], utc=True).dt.tz_convert(BEIJING)
     records["value"] = records["value"].astype("float64")
@@ -79,25 +90,27 @@ def refresh_water(conn: psycopg.Connection) -> WaterRefreshReport:
         dirty["month"] = pd.to_datetime(dirty["day"]).dt.to_period("M").dt.start_time.dt.date
         n_samples = n_days = n_months = 0
         for domain, source in (("water", "automatic"), ("water_manual", "manual")):
-            touched = dirty[dirty["domain"] == domain][["site_id", "month"]].drop_duplicates()
-            if touched.empty:
-                continue
-            records = _records(conn, TABLES[domain], touched["site_id"].tolist(), touched["month"].tolist())
-            if records.empty:
-                continue
-            samples = samples_wide(records)
-            if source == "automatic":
-                classes = sample_classes(samples, registry)
-                rows = classes.assign(site_id=classes["site"].map(ids).astype("int64")).drop(columns="site")
-                upsert_frame(conn, "derived.water_sample_class", rows, ["site_id", "observed_at"])
-                days = section_periods(samples, registry, "day")
-                upsert_frame(conn, "derived.water_section_day", _period_rows(days, ids, "day"),
-                             ["site_id", "day", "source"])
-                n_samples, n_days = n_samples + len(rows), n_days + len(days)
-            months = section_periods(samples, registry, "month", source=source)
-            upsert_frame(conn, "derived.water_section_month", _period_rows(months, ids, "month"),
-                         ["site_id", "month", "source"], period_end=MONTH_END)
-            n_months += len(months)
+            touched = (dirty[dirty["domain"] == domain][["site_id", "month"]].drop_duplicates()
+                       .sort_values(["month", "site_id"]))
+            # Section months are independent of each other: any split of them gives the same rows.
+            for first in range(0, len(touched), CHUNK_SECTION_MONTHS):
+                part = touched.iloc[first:first + CHUNK_SECTION_MONTHS]
+                records = _records(conn, TABLES[domain], part["site_id"].tolist(), part["month"].tolist())
+                if records.empty:
+                    continue
+                samples = samples_wide(records)
+                if source == "automatic":
+                    classes = sample_classes(samples, registry)
+                    rows = classes.assign(site_id=classes["site"].map(ids).astype("int64")).drop(columns="site")
+                    upsert_frame(conn, "derived.water_sample_class", rows, ["site_id", "observed_at"])
+                    days = section_periods(samples, registry, "day")
+                    upsert_frame(conn, "derived.water_section_day", _period_rows(days, ids, "day"),
+                                 ["site_id", "day", "source"])
+                    n_samples, n_days = n_samples + len(rows), n_days + len(days)
+                months = section_periods(samples, registry, "month", source=source)
+                upsert_frame(conn, "derived.water_section_month", _period_rows(months, ids, "month"),
+                             ["site_id", "month", "source"], period_end=MONTH_END)
+                n_months += len(months)
 
         month_list = sorted(set(dirty["month"]))
         stored = pd.DataFrame(conn.execute("""

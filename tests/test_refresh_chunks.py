@@ -1,5 +1,5 @@
-"""The air refresh reads the dirty-day queue in chunks of whole days (memory bounded at national
-scale); the chunks must give exactly what one pass over the whole queue gives."""
+"""The refreshes read the dirty-day queue in chunks (air: whole days; water: section months), so
+memory stays bounded at national scale; the chunks must give exactly what one pass gives."""
 
 from __future__ import annotations
 
@@ -7,13 +7,20 @@ import datetime as dt
 
 import pandas as pd
 
-from evaluation import air_refresh
-from ingest import cnemc_air
+from evaluation import air_refresh, water_refresh
+from ingest import cnemc_air, cnemc_water
 from pipeline.load_file import load_file
 from tests.conftest import BUNDLED_DATA
 
 FILES = [BUNDLED_DATA / "air" / "cnemc_station_hourly_leshan_2022-01-04T16.csv",
          BUNDLED_DATA / "air" / "cnemc_station_hourly_leshan_2023-01-01.csv"]
+WATER = BUNDLED_DATA / "water" / "cnemc_water_auto_leshan_2021-2022.csv"
+WATER_TABLES = {
+    "derived.water_sample_class": "site_id, observed_at",
+    "derived.water_section_day": "site_id, day, source",
+    "derived.water_section_month": "site_id, month, source",
+    "derived.water_area_month": "scope, area, month, source",
+}
 TABLES = {
     "derived.air_hour_aqi": "site_id, observed_at",
     "derived.air_station_day": "site_id, day",
@@ -23,9 +30,9 @@ TABLES = {
 }
 
 
-def _derived(conn) -> dict[str, list]:
+def _derived(conn, tables: dict[str, str] = TABLES) -> dict[str, list]:
     out = {}
-    for table, key in TABLES.items():
+    for table, key in tables.items():
         columns = [r[0] for r in conn.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema || '.' || table_name = %s "
             "AND column_name <> 'computed_at' ORDER BY ordinal_position", (table,))]
@@ -66,3 +73,24 @@ def test_refresh_in_chunks_equals_one_pass(conn, monkeypatch):
     assert whole == chunked
     assert _derived(conn) == in_chunks
     assert conn.execute("SELECT count(*) FROM ops.dirty_day WHERE domain = 'air'").fetchone()[0] == 0
+
+
+def test_water_refresh_in_chunks_equals_one_pass(conn, monkeypatch):
+    assert load_file(conn, WATER, cnemc_water.ARCHIVE_ADAPTER, run_id="chunks").status == "loaded"
+    queue = conn.execute("SELECT domain, site_id, day, load_id FROM ops.dirty_day").fetchall()
+    section_months = {(s, d.replace(day=1)) for _, s, d, _ in queue}
+    assert len(section_months) > 50  # 6 sections × 19 months, fewer where a section has gaps
+
+    monkeypatch.setattr(water_refresh, "CHUNK_SECTION_MONTHS", 7)  # 7 does not divide a month's sections
+    chunked = water_refresh.refresh_water(conn)
+    in_chunks = _derived(conn, WATER_TABLES)
+    assert chunked.samples > 5000 and chunked.section_months == len(section_months)
+
+    for table in WATER_TABLES:
+        conn.execute(f"DELETE FROM {table}")  # noqa: S608
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO ops.dirty_day (domain, site_id, day, load_id) VALUES (%s, %s, %s, %s)", queue)
+    monkeypatch.undo()
+    assert len(section_months) < water_refresh.CHUNK_SECTION_MONTHS  # one pass
+    assert water_refresh.refresh_water(conn) == chunked
+    assert _derived(conn, WATER_TABLES) == in_chunks
