@@ -231,7 +231,7 @@ def run(plan: generate.Plan, checkpoint_days: int, to_sql_rows: int, prefix: str
                      "generator makes unreadable are stored as their numbers there); only COPY + commit is timed.")
         notes.append(f"to_sql is timed on a {sample_rows:,}-row sample and reported as a rate.")
         notes.append(
-            "How the end-to-end path reaches raw COPY speed (warehouse/load.py, pipeline/runs.py): a file of new "
+            "The end-to-end path (warehouse/load.py, pipeline/runs.py): a file of new "
             "data (no stored row of its sites in its time span) goes straight into the hypertable by binary COPY "
             "built with numpy (warehouse.load.encode_binary), inside a savepoint that falls back to COPY → "
             "staging → upsert when a key exists; the batch's sites, parameters and load are checked and locked "
