@@ -171,10 +171,11 @@ def _refresh_days(conn: psycopg.Connection, dirty: pd.DataFrame,
         chosen.append(_day_rows(_with_ids(from_stations, sites), "stations",
                                 from_stations["n_stations"].to_numpy()))
     if len(city_own):
-        taken = (set(zip(from_stations["site"], pd.to_datetime(from_stations["date"]).dt.date, strict=False))
-                 if len(from_stations) else set())
-        keep = [(s, d) not in taken for s, d in zip(city_own["site"], pd.to_datetime(city_own["date"]).dt.date, strict=False)]
-        chosen.append(_day_rows(city_own[keep], "city_hourly_series"))
+        # a city day the stations already give is not taken from the city's own series
+        own = pd.MultiIndex.from_arrays([city_own["site"], pd.to_datetime(city_own["date"])])
+        taken = (pd.MultiIndex.from_arrays([from_stations["site"], pd.to_datetime(from_stations["date"])])
+                 if len(from_stations) else own[:0])
+        chosen.append(_day_rows(city_own[~own.isin(taken)], "city_hourly_series"))
     city_rows = pd.concat(chosen, ignore_index=True) if chosen else pd.DataFrame()
     upsert_frame(conn, "derived.air_city_day", city_rows, ["site_id", "day"])
 
@@ -239,10 +240,10 @@ def refresh_air(conn: psycopg.Connection) -> RefreshReport:
             days["aqi"] = days["aqi"].astype("Int64")
             days["primary_pollutant"] = days["primary_pollutant"].fillna("")
             dates = pd.to_datetime(days["date"])
-            touched_months = {(c, d.year, d.month) for c, d in zip(city_keys["code"], city_keys["day"], strict=False)}
-            # A boolean array, not a list: an empty list would select no columns instead of no rows.
-            in_month = np.array([(s, t.year, t.month) in touched_months
-                                 for s, t in zip(days["site"], dates, strict=False)], dtype=bool)
+            touched_months = pd.MultiIndex.from_arrays(
+                [city_keys["code"], pd.to_datetime(city_keys["day"]).dt.to_period("M")])
+            # A boolean array (never an empty list, which would select no columns instead of no rows).
+            in_month = pd.MultiIndex.from_arrays([days["site"], dates.dt.to_period("M")]).isin(touched_months)
             month_days = days[in_month].assign(month=dates[in_month].dt.strftime("%Y-%m"))
             month_stats = hj663.period_statistics(month_days, by=["site", "month"], daily_aqi="aqi", period="month")
             upsert_frame(conn, "derived.air_city_month", _period_rows(month_stats, sites, "month"), ["site_id", "period_start"],
