@@ -97,6 +97,62 @@ def peak_rss_mb() -> float:
     return kb / 1024
 
 
+def _descendants(root: int) -> list[int]:
+    """Processes below ``root`` (the check worker and its forkserver), PostgreSQL excluded."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        comm, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        if not comm.startswith("postgres"):
+            children.setdefault(int(rest[1]), []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
+def helpers_rss_mb() -> float:
+    """Resident memory of this process's helper processes now (summed; shared pages count in each)."""
+    pages = 0
+    for pid in _descendants(os.getpid()):
+        try:
+            pages += int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class HelpersPeakRss:
+    """Peak of :func:`helpers_rss_mb` while the block runs, sampled every ``interval`` seconds by a
+    thread: the check worker's memory belongs to the load's footprint (the kernel's exact peak
+    counter covers one process only)."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.peak_mb = 0.0
+
+    def __enter__(self) -> HelpersPeakRss:
+        import threading
+
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="rss-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak_mb = max(self.peak_mb, helpers_rss_mb())
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100) of a small sample of latencies."""
     ordered = sorted(values)

@@ -87,6 +87,8 @@ def parse_archive(path: Path, dataset: str, source: str) -> ParsedBatch:
     line_no = np.tile(lines.index.to_numpy(), n_sites)
     raw_value = pd.Series(lines.to_numpy().T.reshape(-1))
     kinds = np.tile(kind[ok].to_numpy(), n_sites)
+    kind_parameter = np.tile(kind[ok].map({t: p for t, (p, _) in TYPES.items()}).to_numpy(dtype=object), n_sites)
+    kind_unit = np.tile(kind[ok].map({t: u for t, (_, u) in TYPES.items()}).to_numpy(dtype=object), n_sites)
     value, is_missing = parse_numbers(raw_value)
     long = pd.DataFrame({
         "line_no": line_no,
@@ -97,17 +99,15 @@ def parse_archive(path: Path, dataset: str, source: str) -> ParsedBatch:
         "value": value.to_numpy(),
         "source_flag": np.where(is_missing.to_numpy(), "missing", "normal"),
     })
-    parameter = {t: p for t, (p, _) in TYPES.items()}
-    unit = {t: u for t, (_, u) in TYPES.items()}
     records = pd.DataFrame({
         "line_no": long["line_no"].to_numpy(),
         "site_code": long["site_code"].to_numpy(),
-        "parameter": long["type"].map(parameter).to_numpy(),
+        "parameter": kind_parameter,
         "field": long["site_code"].to_numpy(),
         "observed_at": long["observed_at"].array,
         "value": long["value"].to_numpy(),
         "raw_value": long["raw_value"].to_numpy(),
-        "unit": long["type"].map(unit).to_numpy(),
+        "unit": kind_unit,
         "source_flag": long["source_flag"].to_numpy(),
     })
     aqi = long[long["type"] == PUBLISHED_TYPE]

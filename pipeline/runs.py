@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
+import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import psycopg
@@ -12,6 +16,7 @@ import psycopg
 from ingest import station_list
 from ingest.base import Adapter, file_checksum
 from pipeline.load_file import CheckedFile, LoadReport, check_file, load_file, rule_context
+from quality.rules import RuleContext
 from warehouse import migrate, registry, roles
 
 log = logging.getLogger(__name__)
@@ -39,30 +44,79 @@ def load_station_list(conn: psycopg.Connection, path: Path) -> int:
         return changed + registry.upsert_sites(conn, station_list.city_sites(stations), config_source=str(path))
 
 
+#: Checking a file costs about this much per file (GX's fixed cost per validation) plus this much
+#: per MiB of CSV on the development machine (a Leshan city day file 0.16 s, a national station
+#: day file of 0.77 MiB 0.75 s). A run whose files are expected to need at least
+#: :data:`CHECK_AHEAD_MIN_SECONDS` of checking checks them in a worker process, one file ahead of
+#: the file being stored; below it, starting the worker (its forkserver imports pandas and GX,
+#: about 4 s once per process) costs more than the overlap saves, and files are checked inline.
+CHECK_SECONDS_PER_FILE, CHECK_SECONDS_PER_MIB = 0.15, 0.8
+CHECK_AHEAD_MIN_SECONDS = 4.0
+
+
+def worth_checking_ahead(sizes: list[int]) -> bool:
+    """Whether files of these sizes (bytes) are checked in the worker (see above)."""
+    expected = CHECK_SECONDS_PER_FILE * len(sizes) + CHECK_SECONDS_PER_MIB * sum(sizes) / 2**20
+    return len(sizes) >= 2 and expected >= CHECK_AHEAD_MIN_SECONDS
+
+
+def check_pool() -> ProcessPoolExecutor:
+    """One worker process, forked from a forkserver that imported the checking code once (fork
+    from the loading process itself is unsafe: its other threads may hold locks), so the check
+    really runs beside the store instead of sharing one interpreter lock with it."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["pipeline.load_file"])
+    return ProcessPoolExecutor(max_workers=1, mp_context=context)
+
+
+def _outcome(future: Future, path: Path, adapter: Adapter, ctx: RuleContext) -> Callable[[], CheckedFile]:
+    """The worker's result; if the worker itself died (killed, out of memory), the file is checked
+    here instead: a lost worker costs time, never a file."""
+    def result() -> CheckedFile:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            log.warning("check worker lost while checking %s: checking it in the loading process", path)
+            return check_file(path, adapter, ctx)
+    return result
+
+
 def checked_ahead(conn: psycopg.Connection, adapter: Adapter, paths: Iterable[Path],
                   force: bool = False) -> Iterator[tuple[Path, Callable[[], CheckedFile] | None]]:
-    """The files in order, each with its parse + row rules + GX gate already running in a second
-    thread while the caller stores the one before (the client's work overlaps the server's; at most
-    two files are held in memory). Files already loaded (same checksum) are not parsed: ``None``."""
+    """The files in order, each with the callable that gives its :class:`CheckedFile` (parse + row
+    rules + GX gate + rows to store), or ``None`` for a file already loaded (same checksum: not
+    parsed). When checking is expected to take long (:data:`CHECK_AHEAD_MIN_SECONDS`), the next file
+    is checked in a worker process while the caller stores the one before: the client's CPU work
+    overlaps the server's, at most two files are in memory."""
     from warehouse.load import find_loaded
 
     ctx = rule_context(conn, adapter.domain)
     todo = []
     for path in sorted(Path(p) for p in paths):
-        loaded = not force and find_loaded(conn, adapter.dataset, file_checksum(path)[0]) is not None
-        todo.append((path, loaded))
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="check-file") as pool:
+        checksum, size = file_checksum(path)
+        loaded = not force and find_loaded(conn, adapter.dataset, checksum) is not None
+        todo.append((path, None if loaded else size))
+    if not worth_checking_ahead([size for _, size in todo if size is not None]):
+        for path, size in todo:
+            yield path, None if size is None else functools.partial(check_file, path, adapter, ctx)
+        return
+    with check_pool() as pool:
         futures: dict[int, Future] = {}
 
         def submit(i: int) -> None:
-            if i < len(todo) and not todo[i][1] and i not in futures:
-                futures[i] = pool.submit(check_file, todo[i][0], adapter, ctx)
+            if i < len(todo) and todo[i][1] is not None and i not in futures:
+                with contextlib.suppress(BrokenProcessPool):  # the worker died: the file is checked inline
+                    futures[i] = pool.submit(check_file, todo[i][0], adapter, ctx)
 
-        for i, (path, _loaded) in enumerate(todo):
+        for i, (path, size) in enumerate(todo):
+            if size is None:
+                yield path, None
+                continue
             submit(i)
-            submit(next((j for j in range(i + 1, len(todo)) if not todo[j][1]), len(todo)))
+            submit(next((j for j in range(i + 1, len(todo)) if todo[j][1] is not None), len(todo)))
             future = futures.pop(i, None)
-            yield path, (future.result if future is not None else None)
+            yield path, (_outcome(future, path, adapter, ctx) if future is not None
+                         else functools.partial(check_file, path, adapter, ctx))
 
 
 def load_files(conn: psycopg.Connection, adapter: Adapter, paths: Iterable[Path], run_id: str,

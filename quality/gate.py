@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
+import numpy as np
 import pandas as pd
 
 from ingest.base import RECORD_COLUMNS, ParsedBatch
@@ -69,14 +70,28 @@ def _context():
 
 
 def gate_frame(records: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
-    """The records plus ``step_minutes`` (time since the previous distinct time of the same site
-    and parameter) and the registry columns of :func:`quality.rules.gate_columns`."""
-    records = gate_columns(records, ctx)
-    frame = records.sort_values(["site_code", "parameter", "observed_at"])
-    prev = frame.groupby(["site_code", "parameter"], sort=False)["observed_at"].shift()
-    step = frame["observed_at"] - prev
-    frame = frame.assign(step_minutes=(step.dt.total_seconds() / 60).where(step.ne(pd.Timedelta(0))))
-    return frame
+    """The judged frame of :func:`quality.rules.gate_columns` plus ``step_minutes``: time since the
+    previous distinct time of the same site and parameter (null for a series' first value, a
+    repeated time, or an unknown site/parameter/time). Rows keep their order."""
+    frame = gate_columns(records, ctx)
+    if "step_minutes" in frame.columns:
+        return frame
+    site = frame["site_code"].cat.codes.to_numpy()
+    parameter = frame["parameter"].cat.codes.to_numpy()
+    times = pd.to_datetime(frame["observed_at"], utc=True)
+    ticks = times.array.asi8  # integer time: steps are exact, whatever the resolution
+    per_minute = 60 * pd.Timedelta(seconds=1) / pd.Timedelta(1, unit=times.dt.unit)
+    known = (site >= 0) & (parameter >= 0) & times.notna().to_numpy()
+    order = np.lexsort((ticks, parameter, site))  # series by series, each in time order
+    t, s, p, k = ticks[order], site[order], parameter[order], known[order]
+    step = np.full(len(frame), np.nan)
+    if len(frame) > 1:
+        same_series = (s[1:] == s[:-1]) & (p[1:] == p[:-1]) & k[1:] & k[:-1]
+        diff = t[1:] - t[:-1]
+        step[1:] = np.where(same_series & (diff != 0), diff / per_minute, np.nan)
+    step_minutes = np.empty(len(frame))
+    step_minutes[order] = step
+    return frame.assign(step_minutes=step_minutes)
 
 
 def _json_safe(value):
@@ -117,9 +132,10 @@ def run_table(suite_name: str, frame: pd.DataFrame, expectations: list) -> GateR
     return _validate(suite_name, frame, expectations)
 
 
-def run(batch: ParsedBatch, ctx: RuleContext) -> GateResult:
-    frame = gate_frame(batch.records, ctx)
-    shares = frame.groupby("parameter")["parameter_out_of_range_share"].first()
+def run(batch: ParsedBatch, ctx: RuleContext, judged: pd.DataFrame | None = None) -> GateResult:
+    """``judged``: the batch's frame from :func:`quality.rules.gate_columns` when the caller has it."""
+    frame = gate_frame(batch.records if judged is None else judged, ctx)
+    shares = frame.groupby("parameter", observed=True)["parameter_out_of_range_share"].first()
     wholesale = sorted(shares[shares > 1 - GATE_MOSTLY].index)
     return _validate(batch.dataset, frame, suite_for(batch, ctx).expectations, wholesale)
 
