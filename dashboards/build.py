@@ -41,6 +41,7 @@ from dashboards.panels import (
     DATASOURCE_TYPE,
     DATASOURCE_UID,
     MAPPINGS,
+    MAX_DATA_POINTS,
     PANELS,
     VARIABLES,
     PanelSpec,
@@ -125,6 +126,8 @@ def _panel(spec: PanelSpec, panel_id: int):
                  .span_nulls(False))
         if opts.get("draw_style") == "bars":
             panel.draw_style(common.GraphDrawStyle.BARS).fill_opacity(80)
+        if opts.get("max_data_points"):  # the $__interval its SQL groups by (dashboards.macros)
+            panel.max_data_points(MAX_DATA_POINTS).interval("1h")
         if spec.thresholds:
             mode = (common.GraphTresholdsStyleMode.DASHED_AND_AREA if opts.get("thresholds_area")
                     else common.GraphTresholdsStyleMode.DASHED)

@@ -42,6 +42,11 @@ _IN_DISTRICT = f"{_DISTRICT_OF} IN ($district)"
 _IN_STATION = "s.code IN ($station)"
 
 
+#: Max data points of the panels that group by Grafana's ``$__interval`` (``options["max_data_points"]``):
+#: set on them by dashboards.build, used by dashboards.macros to compute the interval as Grafana does.
+MAX_DATA_POINTS = 1000
+
+
 @dataclass(frozen=True)
 class VariableSpec:
     """A query variable on registry.site (Grafana templating)."""
@@ -339,13 +344,20 @@ ORDER BY m.period_start""",
     ),
     PanelSpec(
         "air_station_hourly_aqi", "envmon-air", "各站点小时 AQI（$station）", "timeseries",
-        f"""SELECT h.observed_at AS time, s.name_zh AS metric, h.aqi AS value
+        # Hourly values while the range allows one point per hour; on longer ranges each point is
+        # the highest hourly AQI of its interval (Grafana's $__interval, Beijing-aligned buckets):
+        # a five-year range would otherwise send ~44 k points per station for a chart ~1,000 wide.
+        f"""SELECT time_bucket(make_interval(secs => GREATEST($__interval_ms, 3600000) / 1000.0),
+                   h.observed_at, 'Asia/Shanghai') AS time,
+       s.name_zh AS metric, max(h.aqi) AS value
 FROM derived.air_hour_aqi h
 JOIN registry.site s USING (site_id)
 WHERE s.city = '{CITY}' AND (s.kind = 'air_city' OR ({_IN_STATION} AND {_IN_DISTRICT}))
   AND $__timeFilter(h.observed_at)
+GROUP BY 1, 2
 ORDER BY 1, 2""",
-        format="time_series", thresholds=AQI_THRESHOLDS, width=24, options={"thresholds_area": True},
+        format="time_series", thresholds=AQI_THRESHOLDS, width=24,
+        options={"thresholds_area": True, "max_data_points": True},
     ),
 ]
 

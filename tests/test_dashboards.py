@@ -419,3 +419,45 @@ def test_committed_provisioning_is_what_the_code_builds(tmp_path):
     for path in build(tmp_path):
         committed = REPO_ROOT / "dashboards" / path.relative_to(tmp_path)
         assert committed.read_bytes() == path.read_bytes(), f"{committed} is stale: run `envmon dashboards build`"
+
+
+@pytest.mark.parametrize(("days", "expected_ms"), [
+    (2, 2 * 86_400_000 // 1000),     # 2.9 min: finer than an hour (the SQL never groups below 1 h)
+    (365, 6 * 3_600_000),            # 8.76 h → Grafana's 6 h step
+    (5 * 365, 24 * 3_600_000),       # 43.8 h → 24 h (the dashboards' default range, now-5y)
+])
+def test_interval_is_the_range_over_max_data_points_rounded_like_grafana(days, expected_ms):
+    from dashboards.macros import interval_ms
+
+    start = dt.datetime(2022, 1, 1, tzinfo=dt.UTC)
+    assert interval_ms((start, start + dt.timedelta(days=days))) == expected_ms
+
+
+def test_station_hourly_panel_is_hourly_on_short_ranges_and_the_interval_maximum_on_long_ones(real):
+    """Each point is the highest hourly AQI of its Beijing-aligned interval: on a two-day range the
+    hourly series itself, on the year (6 h interval) the maximum of each 6 h block, both computed here
+    from derived.air_hour_aqi."""
+    import pandas as pd
+
+    from dashboards.panels import PANELS
+    from warehouse.db import connect
+
+    panel = next(p for p in PANELS if p.uid == "air_station_hourly_aqi")
+    with connect(real) as conn:
+        variables = resolve_variables(conn, "envmon-air")
+        hourly = pd.DataFrame(conn.execute("""
+            SELECT h.observed_at, s.name_zh, h.aqi FROM derived.air_hour_aqi h JOIN registry.site s USING (site_id)
+            WHERE s.code = '乐山'""").fetchall(), columns=["time", "metric", "value"])
+        two_days = (dt.datetime(2022, 7, 1, tzinfo=BEIJING), dt.datetime(2022, 7, 2, 23, 59, 59, tzinfo=BEIJING))
+        short = conn.execute(expand(panel.sql, variables, two_days)).fetchall()
+        year = conn.execute(expand(panel.sql, variables, YEAR_2022)).fetchall()
+    hourly["time"] = pd.to_datetime(hourly["time"], utc=True).dt.tz_convert(BEIJING)
+    in_short = hourly[(hourly["time"] >= two_days[0]) & (hourly["time"] <= two_days[1])].sort_values("time")
+    assert len(in_short) >= 40
+    assert [(pd.Timestamp(t), m, v) for t, m, v in short if m == "乐山市"] == \
+        [(t, m, v) for t, m, v in in_short.itertuples(index=False)]
+    in_year = hourly[(hourly["time"] >= YEAR_2022[0]) & (hourly["time"] <= YEAR_2022[1])]
+    blocks = in_year.groupby(in_year["time"].dt.floor("6h"))["value"].max()  # Beijing 00/06/12/18 h
+    ours = {pd.Timestamp(t): v for t, m, v in year if m == "乐山市"}
+    assert len(ours) == len(blocks) > 1400
+    assert ours == {t: v for t, v in blocks.items()}
