@@ -22,13 +22,14 @@ CITY_DAYS = sorted((BUNDLED_DATA / "air" / "china_cities_leshan_2022").glob("chi
 STATE = {
     "measurements": "SELECT s.code, p.code, m.observed_at, m.value, m.source_flag FROM obs.air_measurement m "
                     "JOIN registry.site s USING (site_id) JOIN registry.parameter p USING (parameter_id) ORDER BY 1, 2, 3",
-    "quarantine": "SELECT line_no, field, reason_code, message, raw FROM ops.quarantine ORDER BY 1, 2, 3",
+    "quarantine": "SELECT line_no, field, reason_code, message, raw::text FROM ops.quarantine ORDER BY 1, 2, 3, 4, 5",
     "loads": "SELECT file_path, status, rows_read, rows_stored, rows_quarantined, gate_passed FROM ops.load_log "
              "ORDER BY file_path",
-    # expectation and outcome; the observed details once differed between the two runs in CI (not
-    # reproduced locally; see the closing note of 2026-12-07) and are not compared here
-    "validation": "SELECT l.file_path, v.expectation, v.success FROM ops.validation_result v "
-                  "JOIN ops.load_log l USING (load_id) ORDER BY 1, 2, 3",
+    # ordered by every column: the freshness (warning) and far-future (error) expectations are both
+    # expect_column_max_to_be_between on observed_at with the same observed maximum, and only their
+    # severity and outcome tell them apart (a sort on fewer columns failed once in CI on the tie)
+    "validation": "SELECT l.file_path, v.expectation, v.column_name, v.severity, v.success, v.observed::text "
+                  "FROM ops.validation_result v JOIN ops.load_log l USING (load_id) ORDER BY 1, 2, 3, 4, 5, 6",
 }
 
 
