@@ -278,9 +278,12 @@ def iaqi(
     if column not in BREAKPOINTS_2012:
         raise ValueError(f"unknown IAQI column '{column}'; expected one of {', '.join(BREAKPOINTS_2012)}")
     c = _float_array(conc)
-    versions = np.broadcast_to(np.asarray(version).astype(str), c.shape)
+    versions = np.asarray(version)
+    if versions.dtype.kind != "U":
+        versions = versions.astype(str)
+    versions = np.broadcast_to(versions, c.shape)
     masks = {ver: versions == ver for ver in VERSIONS}
-    known = np.logical_or.reduce(list(masks.values()))
+    known = masks["2012"] | masks["2026"]
     if not known.all():
         unknown = sorted(set(versions[~known].tolist()))
         raise ValueError(f"unknown HJ 633 version(s) {unknown}; expected '2012' or '2026'")
@@ -290,7 +293,10 @@ def iaqi(
         m = masks[ver]
         if not m.any():
             continue
-        out[m] = _interpolate(BREAKPOINTS[ver][column], c[m])
+        if m.all():  # one version for every value (all but the days around 2026-03-01)
+            out = _interpolate(BREAKPOINTS[ver][column], c)
+        else:
+            out[m] = _interpolate(BREAKPOINTS[ver][column], c[m])
         if column in ("so2_1h", "o3_8h"):
             cap = SO2_1H_CAP if column == "so2_1h" else O3_8H_CAP
             above = m & (c > cap)
@@ -386,14 +392,17 @@ def _assemble(
     # IAQI as published (ceil) or unrounded (half_up: the publisher rounds the maximum only).
     shown = {k: _ceil(unrounded[k]) if rounding == "ceil" else unrounded[k] for k in keys}
     ranked = {k: _ceil(unrounded[k]) if rounding == "ceil" else _half_up(unrounded[k]) for k in keys}
-    stack = np.column_stack([np.where(counted[k], ranked[k], np.nan) for k in keys])
-    aqi = np.where(np.isnan(stack).all(axis=1), np.nan, np.nanmax(np.where(np.isnan(stack), -1.0, stack), axis=1))
-
-    undefined = {k: counted[k] & present[k] & np.isnan(unrounded[k]) for k in keys}
-    aqi = np.where(np.column_stack(list(undefined.values())).any(axis=1), np.nan, aqi)
+    # Column by column (no n × k stacks): fmax skips NaN, so an all-NaN row stays NaN.
+    aqi = np.full(n, np.nan)
+    undefined, any_undefined, missing = {}, np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    for k in keys:
+        aqi = np.fmax(aqi, np.where(counted[k], ranked[k], np.nan))
+        undefined[k] = counted[k] & present[k] & np.isnan(unrounded[k])
+        any_undefined |= undefined[k]
+        missing |= counted[k] & ~present[k]
+    aqi[any_undefined] = np.nan
     is_2026 = versions == "2026"
     aqi = np.where(is_2026 & (aqi == 0), 1.0, aqi)  # 2026 §4.1.1: AQI range 1–500
-    missing = np.column_stack([counted[k] & ~present[k] for k in keys]).any(axis=1)
     aqi = np.where(is_2026 & missing & (aqi <= 100), np.nan, aqi)  # 2026 §5.3.1
 
     has_aqi = ~np.isnan(aqi)

@@ -137,8 +137,17 @@ def hour_to_day(times: pd.Series | pd.DatetimeIndex) -> pd.Series:
     Returns a Series of ``datetime.date`` (index kept for a Series input).
     """
     s = times if isinstance(times, pd.Series) else pd.Series(times)
-    t = _beijing(s)
-    return (t - pd.Timedelta(hours=1)).dt.date.rename("date")
+    t = _beijing(s) - pd.Timedelta(hours=1)
+    # One date object per distinct day, not per hour (national scale: 15.8 M hours, 365 days).
+    wall = t.dt.tz_localize(None).to_numpy().astype("datetime64[D]").astype("int64")
+    missing = t.isna().to_numpy()
+    if missing.all():
+        return t.dt.date.rename("date")
+    first = wall[~missing].min()
+    offset = np.where(missing, 0, wall - first)
+    span = pd.date_range(pd.Timestamp(int(first), unit="D"), periods=int(offset.max()) + 1, freq="D")
+    dates = np.append(np.array([d.date() for d in span], dtype=object), pd.NaT)
+    return pd.Series(dates[np.where(missing, len(span), offset)], index=s.index, name="date")
 
 
 # =============================================================================================
