@@ -420,7 +420,7 @@ def _assemble(
     out["colour"] = pick([c.hex for c in CATEGORIES])
     primary = [(code, has_aqi & (aqi > 50) & counted[k] & (ranked[k] == aqi)) for k, code in indicators]
     out["primary_pollutant"] = _join_codes(primary, n)
-    out["rules"] = np.where(is_2026, RULES["2026"], RULES["2012"]).astype(object)
+    out["rules"] = np.array([RULES["2012"], RULES["2026"]], dtype=object)[is_2026.astype(np.intp)]  # shared str objects
     out["iaqi_undefined"] = _join_codes([(code, undefined[k]) for k, code in indicators], n)
     return out
 
