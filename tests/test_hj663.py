@@ -139,6 +139,19 @@ def test_hour_to_day_hour_ending_labels():
         hj663.hour_to_day(pd.Series(pd.to_datetime(["2023-01-01 01:00"])))
 
 
+def test_hour_to_day_keeps_the_index_and_missing_times_across_gaps_and_month_ends():
+    # Dates are made once per distinct day: rows far apart, out of order, NaT and a leap day.
+    labels = ["2024-03-01 00:00", None, "2024-02-29 01:00", "2025-01-01 00:00", "2024-03-01 00:00", "2024-03-01 01:00"]
+    t = pd.Series(pd.to_datetime(labels).tz_localize(BEIJING), index=[10, 11, 12, 13, 14, 15])
+    days = hj663.hour_to_day(t)
+    assert list(days.index) == [10, 11, 12, 13, 14, 15] and days.name == "date"
+    assert list(days.drop(11)) == [dt.date(2024, 2, 29), dt.date(2024, 2, 29), dt.date(2024, 12, 31),
+                                   dt.date(2024, 2, 29), dt.date(2024, 3, 1)]
+    assert pd.isna(days[11])
+    index_input = hj663.hour_to_day(pd.DatetimeIndex(["2023-06-30 16:00"], tz="UTC"))  # 07-01 00:00 Beijing
+    assert list(index_input) == [dt.date(2023, 6, 30)]
+
+
 # ---------------------------------------------------------------------------------------------
 # Station daily values
 # ---------------------------------------------------------------------------------------------
